@@ -1,0 +1,232 @@
+//! Ingested rows and their per-day column summaries.
+//!
+//! An ingestion writes its rows in batches while it is `pending` and flips to `complete` in
+//! one transaction with its summaries, so readers never see half a file and a long upload
+//! does not hold a write lock for its whole duration.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{now_ms, Db};
+use crate::monitoring::summary::ColumnSummary;
+use crate::types::Environment;
+
+/// One validated row, ready to store.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    pub record_id: String,
+    pub timestamp_ms: i64,
+    /// JSON array of the values in schema column order.
+    pub values_json: String,
+}
+
+/// Where an ingestion's rows go.
+#[derive(Clone, Debug)]
+pub struct IngestionTarget {
+    pub ingestion_id: i64,
+    pub model_version_id: i64,
+    pub environment: Environment,
+}
+
+/// Summaries keyed by (bucket start in Unix ms, column name).
+pub type BucketSummaries = BTreeMap<(i64, String), ColumnSummary>;
+
+/// Rows per INSERT statement: 4 parameters each stays far below SQLite's limit of 32,766.
+const INSERT_BATCH_ROWS: usize = 500;
+
+impl Db {
+    pub async fn begin_ingestion(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+        source: &str,
+        file_name: &str,
+        created_by: Option<i64>,
+    ) -> Result<IngestionTarget, sqlx::Error> {
+        let ingestion_id = sqlx::query_scalar(
+            "INSERT INTO ingestions (model_version_id, environment, source, file_name,
+                                     rows_ingested, rows_skipped, status, created_by, created_at)
+             VALUES ($1, $2, $3, $4, 0, 0, 'pending', $5, $6) RETURNING id",
+        )
+        .bind(model_version_id)
+        .bind(environment.as_str())
+        .bind(source)
+        .bind(file_name)
+        .bind(created_by)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(IngestionTarget { ingestion_id, model_version_id, environment })
+    }
+
+    /// Stores `records` for a pending ingestion, in multi-row INSERTs.
+    pub async fn insert_records(
+        &self,
+        target: &IngestionTarget,
+        records: &[StoredRecord],
+    ) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        for chunk in records.chunks(INSERT_BATCH_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO records (model_version_id, environment, ingestion_id, record_id,
+                                      timestamp_ms, values_json) VALUES ",
+            );
+            for index in 0..chunk.len() {
+                let base = index * 3;
+                if index > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({}, '{}', {}, ${}, ${}, ${})",
+                    target.model_version_id,
+                    target.environment.as_str(),
+                    target.ingestion_id,
+                    base + 1,
+                    base + 2,
+                    base + 3
+                ));
+            }
+            let mut query = sqlx::query(&sql);
+            for record in chunk {
+                query = query
+                    .bind(record.record_id.as_str())
+                    .bind(record.timestamp_ms)
+                    .bind(record.values_json.as_str());
+            }
+            query.execute(&mut *transaction).await?;
+        }
+        transaction.commit().await
+    }
+
+    /// Stores the summaries and marks the ingestion complete, in one transaction.
+    pub async fn complete_ingestion(
+        &self,
+        target: &IngestionTarget,
+        rows_ingested: u64,
+        rows_skipped: u64,
+        summaries: &BucketSummaries,
+    ) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        for ((bucket_start_ms, column_name), summary) in summaries {
+            let summary_json = serde_json::to_string(summary).expect("summaries always serialize");
+            sqlx::query(
+                "INSERT INTO column_summaries (model_version_id, environment, ingestion_id,
+                                               bucket_start_ms, column_name, summary_json)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(target.model_version_id)
+            .bind(target.environment.as_str())
+            .bind(target.ingestion_id)
+            .bind(*bucket_start_ms)
+            .bind(column_name.as_str())
+            .bind(summary_json)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE ingestions SET status = 'complete', rows_ingested = $1, rows_skipped = $2
+             WHERE id = $3",
+        )
+        .bind(rows_ingested as i64)
+        .bind(rows_skipped as i64)
+        .bind(target.ingestion_id)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await
+    }
+
+    /// Deletes a failed ingestion's rows and marks it failed.
+    pub async fn fail_ingestion(&self, target: &IngestionTarget) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("DELETE FROM records WHERE ingestion_id = $1")
+            .bind(target.ingestion_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("UPDATE ingestions SET status = 'failed' WHERE id = $1")
+            .bind(target.ingestion_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await
+    }
+
+    /// Marks ingestions that stayed pending since before `before_ms` as failed (their server
+    /// stopped mid-file) and deletes their rows.
+    pub async fn fail_stale_ingestions(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM ingestions WHERE status = 'pending' AND created_at < $1",
+        )
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        for id in &ids {
+            let target = IngestionTarget {
+                ingestion_id: *id,
+                model_version_id: 0,
+                environment: Environment::Production,
+            };
+            self.fail_ingestion(&target).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Loads the completed summaries of a version and environment whose buckets start in
+    /// `[from_ms, to_ms]` (either bound optional), for one column or all, as (bucket start,
+    /// column, summary).
+    pub async fn load_summaries(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        column: Option<&str>,
+    ) -> Result<Vec<(i64, String, ColumnSummary)>, sqlx::Error> {
+        let column_filter = if column.is_some() { "AND s.column_name = $5" } else { "" };
+        let sql = format!(
+            "SELECT s.bucket_start_ms, s.column_name, s.summary_json FROM column_summaries s
+             JOIN ingestions i ON i.id = s.ingestion_id AND i.status = 'complete'
+             WHERE s.model_version_id = $1 AND s.environment = $2
+               AND s.bucket_start_ms >= $3 AND s.bucket_start_ms <= $4 {column_filter}
+             ORDER BY s.bucket_start_ms"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(model_version_id)
+            .bind(environment.as_str())
+            .bind(from_ms.unwrap_or(i64::MIN))
+            .bind(to_ms.unwrap_or(i64::MAX));
+        if let Some(column) = column {
+            query = query.bind(column);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+
+        let mut summaries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let json: String = row.try_get("summary_json")?;
+            let summary: ColumnSummary =
+                serde_json::from_str(&json).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            summaries.push((row.try_get("bucket_start_ms")?, row.try_get("column_name")?, summary));
+        }
+        Ok(summaries)
+    }
+
+    /// Returns the first and last bucket start with completed data, if any.
+    pub async fn bucket_range(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+    ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT MIN(s.bucket_start_ms) AS first_ms, MAX(s.bucket_start_ms) AS last_ms
+             FROM column_summaries s
+             JOIN ingestions i ON i.id = s.ingestion_id AND i.status = 'complete'
+             WHERE s.model_version_id = $1 AND s.environment = $2",
+        )
+        .bind(model_version_id)
+        .bind(environment.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let first: Option<i64> = row.try_get("first_ms")?;
+        let last: Option<i64> = row.try_get("last_ms")?;
+        Ok(first.zip(last))
+    }
+}

@@ -1,0 +1,272 @@
+//! Charts drawn with plotters as SVG on the server, each with hover targets in the same
+//! pixel coordinates so the browser can show tooltips after hydration.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::components::format_stat;
+use crate::monitoring::drift::format_day;
+use crate::types::{Chart, ChartMark};
+
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 320;
+const REFERENCE_COLOR: RGBColor = RGBColor(76, 114, 176);
+const CURRENT_COLOR: RGBColor = RGBColor(221, 132, 82);
+const DRIFT_COLOR: RGBColor = RGBColor(196, 78, 82);
+const LINE_COLOR: RGBColor = RGBColor(55, 65, 81);
+const GRID_COLOR: RGBColor = RGBColor(229, 231, 235);
+
+/// One histogram bin: a value range or a category, with counts on both sides.
+#[derive(Clone, Debug)]
+pub struct HistogramBin {
+    pub label: String,
+    pub reference_count: u64,
+    pub current_count: u64,
+}
+
+/// One day (or year) of drift against the baseline.
+#[derive(Clone, Debug)]
+pub struct DriftPoint {
+    pub day_ms: i64,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub drift: Option<bool>,
+    pub rows: u64,
+}
+
+fn share(count: u64, total: u64) -> f64 {
+    if total == 0 { 0.0 } else { count as f64 / total as f64 }
+}
+
+fn empty_chart(message: &str) -> Chart {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let style = ("sans-serif", 16).into_font().color(&LINE_COLOR);
+        let _ = root.draw_text(message, &style, (24, HEIGHT as i32 / 2));
+        let _ = root.present();
+    }
+    Chart { svg, width: WIDTH, height: HEIGHT, marks: Vec::new() }
+}
+
+/// Draws reference and current shares side by side per bin, as Evidently's distribution plot.
+pub fn histogram(bins: &[HistogramBin]) -> Chart {
+    if bins.is_empty() {
+        return empty_chart("No data in the reference or the current window.");
+    }
+    let reference_total: u64 = bins.iter().map(|bin| bin.reference_count).sum();
+    let current_total: u64 = bins.iter().map(|bin| bin.current_count).sum();
+    let max_share = bins
+        .iter()
+        .flat_map(|bin| [share(bin.reference_count, reference_total), share(bin.current_count, current_total)])
+        .fold(0.0_f64, f64::max)
+        .max(1e-9)
+        * 1.1;
+
+    let mut svg = String::new();
+    let mut marks = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        if draw_histogram(&root, bins, reference_total, current_total, max_share, &mut marks).is_err() {
+            return empty_chart("The chart could not be drawn.");
+        }
+    }
+    Chart { svg, width: WIDTH, height: HEIGHT, marks }
+}
+
+fn draw_histogram(
+    root: &DrawingArea<SVGBackend, Shift>,
+    bins: &[HistogramBin],
+    reference_total: u64,
+    current_total: u64,
+    max_share: f64,
+    marks: &mut Vec<ChartMark>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let count = bins.len();
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(56)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..count as f64, 0f64..max_share)?;
+
+    // Label at most ~16 bins so long category lists stay legible.
+    let label_every = count.div_ceil(16).max(1);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(GRID_COLOR)
+        .x_labels(count.min(16) + 1)
+        .x_label_formatter(&|x| {
+            let index = x.floor() as usize;
+            if (*x - x.floor() - 0.0).abs() < 1e-9 || index >= count || index % label_every != 0 {
+                String::new()
+            } else {
+                bins[index].label.chars().take(12).collect()
+            }
+        })
+        .y_desc("share of rows")
+        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+        .label_style(("sans-serif", 12))
+        .draw()?;
+
+    for (index, bin) in bins.iter().enumerate() {
+        let x = index as f64;
+        let reference_share = share(bin.reference_count, reference_total);
+        let current_share = share(bin.current_count, current_total);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.08, 0.0), (x + 0.5, reference_share)],
+            REFERENCE_COLOR.filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.5, 0.0), (x + 0.92, current_share)],
+            CURRENT_COLOR.filled(),
+        )))?;
+
+        let (left, top) = chart.backend_coord(&(x, max_share));
+        let (right, bottom) = chart.backend_coord(&(x + 1.0, 0.0));
+        marks.push(ChartMark {
+            x: left as f64,
+            y: top as f64,
+            width: (right - left) as f64,
+            height: (bottom - top) as f64,
+            tooltip: vec![
+                bin.label.clone(),
+                format!("reference: {} rows ({:.2}%)", bin.reference_count, reference_share * 100.0),
+                format!("current: {} rows ({:.2}%)", bin.current_count, current_share * 100.0),
+            ],
+        });
+    }
+
+    // The legend, drawn by hand in the top right corner.
+    let (right, top) = chart.backend_coord(&(count as f64, max_share));
+    for (row, (name, color)) in [("reference", REFERENCE_COLOR), ("current", CURRENT_COLOR)].into_iter().enumerate() {
+        let y = top + 8 + row as i32 * 18;
+        root.draw(&Rectangle::new([(right - 110, y), (right - 98, y + 12)], color.filled()))?;
+        root.draw_text(name, &("sans-serif", 12).into_font().color(&LINE_COLOR), (right - 92, y))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draws the drift statistic per day (or per year) with its threshold, shading the current
+/// window.
+pub fn drift_over_time(method: &str, points: &[DriftPoint], yearly: bool, window: (i64, i64)) -> Chart {
+    let values: Vec<(usize, f64)> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(index, point)| point.value.map(|value| (index, value)))
+        .collect();
+    if values.is_empty() {
+        return empty_chart("No production data to compare yet.");
+    }
+    let threshold = points.iter().find_map(|point| point.threshold).unwrap_or(0.0);
+    let max_value = values.iter().map(|(_, value)| *value).fold(threshold, f64::max).max(1e-9) * 1.15;
+
+    let mut svg = String::new();
+    let mut marks = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let drawn = draw_drift_over_time(&root, method, points, &values, threshold, max_value, yearly, window, &mut marks);
+        if drawn.is_err() {
+            return empty_chart("The chart could not be drawn.");
+        }
+    }
+    Chart { svg, width: WIDTH, height: HEIGHT, marks }
+}
+
+fn point_label(day_ms: i64, yearly: bool) -> String {
+    let day = format_day(day_ms);
+    if yearly { day[..4].to_string() } else { day }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_drift_over_time(
+    root: &DrawingArea<SVGBackend, Shift>,
+    method: &str,
+    points: &[DriftPoint],
+    values: &[(usize, f64)],
+    threshold: f64,
+    max_value: f64,
+    yearly: bool,
+    window: (i64, i64),
+    marks: &mut Vec<ChartMark>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let count = points.len();
+    let x_range = -0.5f64..(count as f64 - 0.5);
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_range, 0f64..max_value)?;
+
+    let label_every = count.div_ceil(8).max(1);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(GRID_COLOR)
+        .x_labels(count.min(9))
+        .x_label_formatter(&|x| {
+            let index = x.round();
+            if (x - index).abs() > 1e-6 || index < 0.0 || index as usize >= count || index as usize % label_every != 0 {
+                String::new()
+            } else {
+                point_label(points[index as usize].day_ms, yearly)
+            }
+        })
+        .y_desc(method)
+        .y_label_formatter(&|y| format_stat(*y))
+        .label_style(("sans-serif", 12))
+        .draw()?;
+
+    // Shade the days inside the current window.
+    let inside: Vec<usize> = (0..count)
+        .filter(|index| points[*index].day_ms >= window.0 && points[*index].day_ms <= window.1)
+        .collect();
+    if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*first as f64 - 0.5, 0.0), (*last as f64 + 0.5, max_value)],
+            RGBColor(254, 243, 199).filled(),
+        )))?;
+    }
+
+    chart.draw_series(LineSeries::new(
+        [(-0.5, threshold), (count as f64 - 0.5, threshold)],
+        DRIFT_COLOR.stroke_width(1),
+    ))?;
+    chart.draw_series(LineSeries::new(
+        values.iter().map(|(index, value)| (*index as f64, *value)),
+        LINE_COLOR.stroke_width(2),
+    ))?;
+    chart.draw_series(values.iter().map(|(index, value)| {
+        let drifted = points[*index].drift == Some(true);
+        let color = if drifted { DRIFT_COLOR } else { LINE_COLOR };
+        Circle::new((*index as f64, *value), 4, color.filled())
+    }))?;
+
+    for (index, point) in points.iter().enumerate() {
+        let (left, top) = chart.backend_coord(&(index as f64 - 0.5, max_value));
+        let (right, bottom) = chart.backend_coord(&(index as f64 + 0.5, 0.0));
+        let value_line = match (point.value, point.drift) {
+            (Some(value), Some(true)) => format!("{method}: {} (drift)", format_stat(value)),
+            (Some(value), _) => format!("{method}: {}", format_stat(value)),
+            (None, _) => "no value".to_string(),
+        };
+        marks.push(ChartMark {
+            x: left as f64,
+            y: top as f64,
+            width: (right - left).max(1) as f64,
+            height: (bottom - top) as f64,
+            tooltip: vec![
+                point_label(point.day_ms, yearly),
+                value_line,
+                format!("threshold: {}", format_stat(point.threshold.unwrap_or(threshold))),
+                format!("{} rows", point.rows),
+            ],
+        });
+    }
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Drift reports for pages: load the summaries of the baseline and of the current window,
+//! merge them per column, and run the drift statistics.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::db::models::Model;
+use crate::db::workspaces::Membership;
+use crate::db::Db;
+use crate::monitoring::charts;
+use crate::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec};
+use crate::monitoring::stats::{self, Bins, ColumnDrift, StatMethod};
+use crate::monitoring::summary::ColumnSummary;
+use crate::pages::drift::DriftQuery;
+use crate::server::errors::ApiError;
+use crate::types::{
+    ColumnDriftRow, DriftReport, Environment, FeatureReport, ModelInfo, WorkspaceDetail,
+};
+
+const DAY_MS: i64 = 86_400_000;
+/// Length of the default current window, ending at the latest day with production data.
+pub const DEFAULT_WINDOW_DAYS: i64 = 30;
+
+pub async fn workspace_detail(db: &Db, workspace: &Membership) -> Result<WorkspaceDetail, ApiError> {
+    let mut models = Vec::new();
+    for model in db.models(workspace.workspace_id).await? {
+        models.push(ModelInfo {
+            versions: db.versions(model.id).await?,
+            name: model.name,
+            description: model.description,
+            schema: model.schema,
+        });
+    }
+    Ok(WorkspaceDetail {
+        slug: workspace.slug.clone(),
+        name: workspace.name.clone(),
+        role: workspace.role,
+        members: db.members(workspace.workspace_id).await?,
+        models,
+    })
+}
+
+/// The resolved view of a drift URL: which model, version, baseline and window.
+struct ResolvedView {
+    model: Model,
+    versions: Vec<String>,
+    version: String,
+    version_id: i64,
+    baseline: Environment,
+    /// Inclusive first and last day of the current window, as Unix ms at 00:00 UTC.
+    from_day_ms: i64,
+    to_day_ms: i64,
+}
+
+async fn resolve_view(
+    db: &Db,
+    workspace_id: i64,
+    model_name: &str,
+    query: &DriftQuery,
+) -> Result<ResolvedView, ApiError> {
+    let model = db
+        .model(workspace_id, model_name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("model \"{model_name}\" not found")))?;
+    let versions: Vec<String> = db.versions(model.id).await?.into_iter().map(|v| v.version).collect();
+    let version = match &query.version {
+        Some(version) if versions.contains(version) => version.clone(),
+        Some(version) => {
+            return Err(ApiError::not_found(format!(
+                "version \"{version}\" of model \"{model_name}\" not found; it has {}",
+                if versions.is_empty() { "no versions yet".to_string() } else { versions.join(", ") }
+            )))
+        }
+        None => versions.first().cloned().ok_or_else(|| {
+            ApiError::not_found(format!("model \"{model_name}\" has no data yet; upload a training file first"))
+        })?,
+    };
+    let version_id = db.version_id(model.id, &version).await?.ok_or_else(|| ApiError::not_found("version not found"))?;
+
+    let baseline = match query.baseline.as_deref() {
+        None => Environment::Training,
+        Some(text) => match Environment::parse(text) {
+            Some(Environment::Production) | None => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid baseline \"{text}\"; use training or validation"
+                )))
+            }
+            Some(environment) => environment,
+        },
+    };
+
+    let latest_day_ms = db
+        .bucket_range(version_id, Environment::Production)
+        .await?
+        .map(|(_, last)| last)
+        .unwrap_or_else(|| crate::db::now_ms().div_euclid(DAY_MS) * DAY_MS);
+    let to_day_ms = match &query.to {
+        Some(text) => parse_day("to", text)?,
+        None => latest_day_ms,
+    };
+    let from_day_ms = match &query.from {
+        Some(text) => parse_day("from", text)?,
+        None => to_day_ms - (DEFAULT_WINDOW_DAYS - 1) * DAY_MS,
+    };
+    if from_day_ms > to_day_ms {
+        return Err(ApiError::bad_request(format!(
+            "the window starts ({}) after it ends ({}); swap the dates",
+            format_day(from_day_ms),
+            format_day(to_day_ms)
+        )));
+    }
+
+    Ok(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms })
+}
+
+fn parse_day(field: &str, text: &str) -> Result<i64, ApiError> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(format!("invalid {field} date \"{text}\"; use YYYY-MM-DD, such as 2018-01-31"))
+    })?;
+    Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis())
+}
+
+pub fn format_day(day_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(day_ms)
+        .map(|time| time.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Merges summaries per column.
+fn merge_by_column(rows: Vec<(i64, String, ColumnSummary)>) -> BTreeMap<String, ColumnSummary> {
+    let mut merged: BTreeMap<String, ColumnSummary> = BTreeMap::new();
+    for (_, column, summary) in rows {
+        merged.entry(column).or_default().merge(&summary);
+    }
+    merged
+}
+
+fn role_name(role: ColumnRole) -> &'static str {
+    match role {
+        ColumnRole::Feature => "feature",
+        ColumnRole::Prediction => "prediction",
+        ColumnRole::PredictionScore => "prediction score",
+        ColumnRole::Actual => "actual",
+    }
+}
+
+fn kind_name(kind: ColumnKind) -> &'static str {
+    match kind {
+        ColumnKind::Numeric => "numeric",
+        ColumnKind::Categorical => "categorical",
+    }
+}
+
+/// Computes one drift-table row; a column that cannot be compared gets a note, not an error.
+fn drift_row(
+    spec: &ColumnSpec,
+    reference: Option<&ColumnSummary>,
+    current: Option<&ColumnSummary>,
+) -> (ColumnDriftRow, Option<ColumnDrift>) {
+    let empty = ColumnSummary::default();
+    let reference = reference.unwrap_or(&empty);
+    let current = current.unwrap_or(&empty);
+    let mut row = ColumnDriftRow {
+        column: spec.name.clone(),
+        role: role_name(spec.role).to_string(),
+        kind: kind_name(spec.kind).to_string(),
+        method: String::new(),
+        value: None,
+        threshold: None,
+        drift: None,
+        psi: None,
+        note: None,
+    };
+
+    let reference_distribution = reference.distribution(spec.kind);
+    let current_distribution = current.distribution(spec.kind);
+    match stats::column_drift(spec.kind, &reference_distribution, &current_distribution) {
+        Ok(drift) => {
+            let default = drift.default_result();
+            row.method = default.method.display_name().to_string();
+            row.value = Some(default.value);
+            row.threshold = Some(default.threshold);
+            row.drift = Some(default.drift);
+            row.psi = drift.result(StatMethod::Psi).map(|psi| psi.value);
+            (row, Some(drift))
+        }
+        Err(error) => {
+            let method = stats::default_method(spec.kind, &reference_distribution, &current_distribution);
+            row.method = method.display_name().to_string();
+            row.note = Some(error.to_string());
+            (row, None)
+        }
+    }
+}
+
+/// Orders drifted columns first, then by how far each value is past its threshold.
+fn drift_severity(row: &ColumnDriftRow) -> f64 {
+    let (Some(value), Some(threshold)) = (row.value, row.threshold) else { return f64::NEG_INFINITY };
+    let is_test = StatMethod::ALL
+        .into_iter()
+        .any(|method| method.is_test() && method.display_name() == row.method);
+    let score = if is_test {
+        // Tests flag drift for small p-values: compare on a log scale.
+        (-(value.max(1e-300)).ln()) / (-(threshold.ln()))
+    } else {
+        value / threshold
+    };
+    if row.drift == Some(true) { 1e6 + score } else { score }
+}
+
+pub async fn drift_report(
+    db: &Db,
+    workspace_id: i64,
+    model_name: &str,
+    query: &DriftQuery,
+) -> Result<DriftReport, ApiError> {
+    let view = resolve_view(db, workspace_id, model_name, query).await?;
+    build_report(db, &view).await.map(|(report, _)| report)
+}
+
+async fn build_report(
+    db: &Db,
+    view: &ResolvedView,
+) -> Result<(DriftReport, BTreeMap<String, (ColumnSummary, ColumnSummary)>), ApiError> {
+    let reference =
+        merge_by_column(db.load_summaries(view.version_id, view.baseline, None, None, None).await?);
+    let window_end = view.to_day_ms + DAY_MS - 1;
+    let current = merge_by_column(
+        db.load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), None)
+            .await?,
+    );
+
+    let mut columns = Vec::new();
+    for spec in &view.model.schema.columns {
+        let (row, _) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
+        columns.push(row);
+    }
+    columns.sort_by(|a, b| drift_severity(b).total_cmp(&drift_severity(a)).then(a.column.cmp(&b.column)));
+
+    let rows_of = |summaries: &BTreeMap<String, ColumnSummary>| summaries.values().map(|s| s.rows).max().unwrap_or(0);
+    let report = DriftReport {
+        model: view.model.name.clone(),
+        version: view.version.clone(),
+        baseline: view.baseline,
+        versions: view.versions.clone(),
+        window_from: format_day(view.from_day_ms),
+        window_to: format_day(view.to_day_ms),
+        reference_rows: rows_of(&reference),
+        current_rows: rows_of(&current),
+        drifted_columns: columns.iter().filter(|row| row.drift == Some(true)).count(),
+        columns,
+    };
+    let pairs = view
+        .model
+        .schema
+        .columns
+        .iter()
+        .map(|spec| {
+            let pair = (
+                reference.get(&spec.name).cloned().unwrap_or_default(),
+                current.get(&spec.name).cloned().unwrap_or_default(),
+            );
+            (spec.name.clone(), pair)
+        })
+        .collect();
+    Ok((report, pairs))
+}
+
+/// Labels each bin of the drift statistics' binning for the histogram.
+fn histogram_bins(drift: &ColumnDrift) -> Vec<charts::HistogramBin> {
+    let binning = &drift.binning;
+    let labels: Vec<String> = match &binning.bins {
+        Bins::Edges(edges) => edges
+            .windows(2)
+            .map(|pair| format!("{}–{}", format_edge(pair[0]), format_edge(pair[1])))
+            .collect(),
+        Bins::Values(values) => values.iter().map(|value| format_edge(*value)).collect(),
+        Bins::Categories(categories) => categories.clone(),
+    };
+    labels
+        .into_iter()
+        .enumerate()
+        .map(|(index, label)| charts::HistogramBin {
+            label,
+            reference_count: binning.reference_counts[index],
+            current_count: binning.current_counts[index],
+        })
+        .collect()
+}
+
+/// Formats a bin edge with up to four significant digits and no trailing zeros.
+fn format_edge(value: f64) -> String {
+    if value == value.trunc() && value.abs() < 1e9 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+pub async fn feature_report(
+    db: &Db,
+    workspace_id: i64,
+    model_name: &str,
+    feature: &str,
+    query: &DriftQuery,
+) -> Result<FeatureReport, ApiError> {
+    let view = resolve_view(db, workspace_id, model_name, query).await?;
+    let spec = view.model.schema.column(feature).cloned().ok_or_else(|| {
+        ApiError::not_found(format!("model \"{model_name}\" has no column \"{feature}\""))
+    })?;
+    let (report, pairs) = build_report(db, &view).await?;
+    let column = report
+        .columns
+        .iter()
+        .find(|row| row.column == spec.name)
+        .cloned()
+        .expect("the report has a row for every schema column");
+    let (reference, current) = pairs.get(&spec.name).cloned().unwrap_or_default();
+
+    let (_, drift) = drift_row(&spec, Some(&reference), Some(&current));
+    let histogram = charts::histogram(&drift.map(|drift| histogram_bins(&drift)).unwrap_or_default());
+
+    // Drift over time: every production day against the same baseline.
+    let daily = db
+        .load_summaries(view.version_id, Environment::Production, None, None, Some(&spec.name))
+        .await?;
+    let mut by_day: BTreeMap<i64, ColumnSummary> = BTreeMap::new();
+    for (day, _, summary) in daily {
+        by_day.entry(day).or_default().merge(&summary);
+    }
+    let mut points = Vec::new();
+    for (day, summary) in &by_day {
+        let (row, _) = drift_row(&spec, Some(&reference), Some(summary));
+        points.push(charts::DriftPoint {
+            day_ms: *day,
+            value: row.value,
+            threshold: row.threshold,
+            drift: row.drift,
+            rows: summary.rows,
+        });
+    }
+    let yearly = !by_day.is_empty() && by_day.keys().all(|day| format_day(*day).ends_with("-01-01"));
+    let drift_over_time = charts::drift_over_time(
+        &column.method,
+        &points,
+        yearly,
+        (view.from_day_ms, view.to_day_ms),
+    );
+
+    Ok(FeatureReport { drift: report, column, histogram, drift_over_time })
+}

@@ -1,0 +1,257 @@
+//! The ingestion pipeline: rows from a file reader are validated against the model schema,
+//! stored in batches, and summarised per day and column.
+//!
+//! Reading and validation run on a blocking thread and hand batches to the database writer
+//! through a bounded channel, so memory stays flat however large the file is. An ingestion is
+//! all or nothing: a bad row fails the whole file unless the caller asked to skip bad rows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::db::records::{BucketSummaries, IngestionTarget, StoredRecord};
+use crate::db::Db;
+use crate::ingest::{validate_rows, ColumnValue, IngestError, RecordReader, RowError, ValidRecord};
+use crate::monitoring::schema::ModelSchema;
+use crate::monitoring::summary::SummaryBuilder;
+use crate::types::Environment;
+
+const DAY_MS: i64 = 86_400_000;
+/// Rows handed to the writer at a time.
+const BATCH_ROWS: usize = 2_000;
+/// Batches that may wait in the channel; bounds memory to about this many times BATCH_ROWS.
+const CHANNEL_BATCHES: usize = 4;
+/// Row errors reported back; reading stops once this many are found and rows are not skipped.
+pub const MAX_REPORTED_ROW_ERRORS: usize = 50;
+
+#[derive(Clone, Debug)]
+pub struct IngestRequest {
+    pub model_id: i64,
+    pub schema: ModelSchema,
+    pub version: String,
+    pub environment: Environment,
+    pub source: String,
+    pub skip_bad_rows: bool,
+    pub user_id: Option<i64>,
+}
+
+/// What a finished ingestion reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestOutcome {
+    pub ingestion_id: i64,
+    pub file: String,
+    pub version: String,
+    pub environment: Environment,
+    pub rows_ingested: u64,
+    pub rows_skipped: u64,
+    /// The first skipped rows with the reason each was skipped.
+    pub skipped: Vec<SkippedRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SkippedRow {
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+}
+
+impl From<&RowError> for SkippedRow {
+    fn from(error: &RowError) -> SkippedRow {
+        SkippedRow {
+            row: error.row,
+            column: error.column.clone(),
+            value: error.value.clone(),
+            message: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestFailure {
+    #[error("{0}")]
+    File(#[from] IngestError),
+    #[error("{file} was not ingested: {count} bad rows{more}. First: {first}. Fix the rows, or upload again with skip_bad_rows to store the good rows and list the bad ones.", count = errors.len(), more = if *truncated { " or more" } else { "" }, first = errors.first().map(|e| e.message.clone()).unwrap_or_default())]
+    BadRows { file: String, errors: Vec<SkippedRow>, truncated: bool },
+    #[error("{file} has no data rows; nothing was stored")]
+    NoRows { file: String },
+    #[error("storing the rows failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// What the reading thread sends to the writer.
+enum Message {
+    Batch(Vec<StoredRecord>),
+    /// Reading finished: summaries, rows read and skipped, and the first row errors.
+    Done { summaries: BucketSummaries, rows: u64, skipped: u64, errors: Vec<SkippedRow>, failed: bool },
+    Failed(IngestError),
+}
+
+/// Reads every row of `reader` into `request`'s model version and environment.
+pub async fn ingest(
+    db: &Db,
+    request: &IngestRequest,
+    reader: Box<dyn RecordReader + Send>,
+) -> Result<IngestOutcome, IngestFailure> {
+    let file = reader.file_name().to_string();
+    let rows = validate_rows(reader, &request.schema)?;
+
+    let version_id = db.ensure_version(request.model_id, &request.version).await?;
+    let target = db
+        .begin_ingestion(version_id, request.environment, &request.source, &file, request.user_id)
+        .await?;
+    tracing::info!(ingestion = target.ingestion_id, file = %file, version = %request.version, environment = request.environment.as_str(), "ingestion started");
+
+    let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+    let schema = request.schema.clone();
+    let skip_bad_rows = request.skip_bad_rows;
+    let reading = tokio::task::spawn_blocking(move || read_rows(rows, &schema, skip_bad_rows, sender));
+
+    let result = write_rows(db, &target, receiver).await;
+    // The reader ends on its own once the channel closes.
+    let _ = reading.await;
+
+    match result {
+        Ok((summaries, rows, skipped, errors)) => {
+            if rows == 0 {
+                db.fail_ingestion(&target).await?;
+                return Err(IngestFailure::NoRows { file });
+            }
+            db.complete_ingestion(&target, rows, skipped, &summaries).await?;
+            tracing::info!(ingestion = target.ingestion_id, rows, skipped, "ingestion complete");
+            Ok(IngestOutcome {
+                ingestion_id: target.ingestion_id,
+                file,
+                version: request.version.clone(),
+                environment: request.environment,
+                rows_ingested: rows,
+                rows_skipped: skipped,
+                skipped: errors,
+            })
+        }
+        Err(failure) => {
+            tracing::warn!(ingestion = target.ingestion_id, error = %failure, "ingestion failed, rows removed");
+            if let Err(error) = db.fail_ingestion(&target).await {
+                tracing::error!(ingestion = target.ingestion_id, %error, "removing the rows of a failed ingestion failed");
+            }
+            Err(match failure {
+                IngestFailure::BadRows { errors, truncated, .. } => IngestFailure::BadRows { file, errors, truncated },
+                other => other,
+            })
+        }
+    }
+}
+
+type WriteResult = (BucketSummaries, u64, u64, Vec<SkippedRow>);
+
+async fn write_rows(
+    db: &Db,
+    target: &IngestionTarget,
+    mut receiver: mpsc::Receiver<Message>,
+) -> Result<WriteResult, IngestFailure> {
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Message::Batch(batch) => db.insert_records(target, &batch).await?,
+            Message::Done { summaries, rows, skipped, errors, failed } => {
+                if failed {
+                    let truncated = errors.len() >= MAX_REPORTED_ROW_ERRORS;
+                    return Err(IngestFailure::BadRows { file: String::new(), errors, truncated });
+                }
+                return Ok((summaries, rows, skipped, errors));
+            }
+            Message::Failed(error) => return Err(IngestFailure::File(error)),
+        }
+    }
+    Err(IngestFailure::File(IngestError::Io {
+        file: String::new(),
+        source: std::io::Error::other("the file reader stopped unexpectedly"),
+    }))
+}
+
+/// Runs on a blocking thread: validates rows, batches them and builds the summaries.
+fn read_rows(
+    rows: impl Iterator<Item = Result<ValidRecord, IngestError>>,
+    schema: &ModelSchema,
+    skip_bad_rows: bool,
+    sender: mpsc::Sender<Message>,
+) {
+    let mut builders: BTreeMap<(i64, usize), SummaryBuilder> = BTreeMap::new();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut stored = 0u64;
+    let mut skipped = 0u64;
+    let mut errors: Vec<SkippedRow> = Vec::new();
+
+    for row in rows {
+        let record = match row {
+            Ok(record) => record,
+            Err(IngestError::Row { error, .. }) => {
+                skipped += 1;
+                if errors.len() < MAX_REPORTED_ROW_ERRORS {
+                    errors.push(SkippedRow::from(&error));
+                }
+                if !skip_bad_rows && errors.len() >= MAX_REPORTED_ROW_ERRORS {
+                    break;
+                }
+                continue;
+            }
+            Err(error) => {
+                let _ = sender.blocking_send(Message::Failed(error));
+                return;
+            }
+        };
+        if !skip_bad_rows && !errors.is_empty() {
+            // The file will fail; keep reading only to report more bad rows.
+            continue;
+        }
+
+        let day = record.timestamp_ms.div_euclid(DAY_MS) * DAY_MS;
+        for (index, value) in record.values.iter().enumerate() {
+            let builder = builders.entry((day, index)).or_default();
+            match value {
+                None => builder.add_missing(),
+                Some(ColumnValue::Number(number)) => builder.add_number(*number),
+                Some(ColumnValue::Category(category)) => builder.add_category(category),
+            }
+        }
+        batch.push(StoredRecord {
+            record_id: record.record_id.clone(),
+            timestamp_ms: record.timestamp_ms,
+            values_json: values_json(&record.values),
+        });
+        stored += 1;
+        if batch.len() >= BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            if sender.blocking_send(Message::Batch(full)).is_err() {
+                return;
+            }
+        }
+    }
+
+    let failed = !skip_bad_rows && !errors.is_empty();
+    if !failed && !batch.is_empty() && sender.blocking_send(Message::Batch(batch)).is_err() {
+        return;
+    }
+    let summaries = builders
+        .into_iter()
+        .map(|((day, index), builder)| ((day, schema.columns[index].name.clone()), builder.finish()))
+        .collect();
+    let _ = sender.blocking_send(Message::Done { summaries, rows: stored, skipped, errors, failed });
+}
+
+/// Encodes values as a JSON array; infinities become the strings "inf" and "-inf" because
+/// JSON has no such numbers.
+fn values_json(values: &[Option<ColumnValue>]) -> String {
+    let items: Vec<serde_json::Value> = values
+        .iter()
+        .map(|value| match value {
+            None => serde_json::Value::Null,
+            Some(ColumnValue::Number(number)) if number.is_finite() => serde_json::json!(number),
+            Some(ColumnValue::Number(number)) => {
+                serde_json::Value::String(if *number > 0.0 { "inf" } else { "-inf" }.to_string())
+            }
+            Some(ColumnValue::Category(category)) => serde_json::Value::String(category.clone()),
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}

@@ -1,0 +1,14 @@
+//! Production monitoring: model schemas, drift statistics, stored summaries and charts.
+
+pub mod schema;
+
+#[cfg(feature = "ssr")]
+pub mod charts;
+#[cfg(feature = "ssr")]
+pub mod drift;
+#[cfg(feature = "ssr")]
+pub mod ingestion;
+#[cfg(feature = "ssr")]
+pub mod stats;
+#[cfg(feature = "ssr")]
+pub mod summary;

@@ -1,0 +1,186 @@
+//! The drift overview: every monitored column of a model version, current window against the
+//! baseline, sorted by drift. The URL's query carries the whole view.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::format_stat;
+use crate::types::{ColumnDriftRow, DriftReport};
+
+/// The view a drift URL selects; every field is optional and defaults on the server.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DriftQuery {
+    pub version: Option<String>,
+    pub baseline: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl DriftQuery {
+    /// The query string that reproduces `report`'s view exactly.
+    pub fn of_report(report: &DriftReport) -> String {
+        format!(
+            "?version={}&baseline={}&from={}&to={}",
+            encode(&report.version),
+            report.baseline.as_str(),
+            report.window_from,
+            report.window_to
+        )
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.~".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32) })
+        .collect()
+}
+
+/// Reads the route's workspace and model and the query's view settings.
+pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
+    let params = use_params_map();
+    let query = use_query_map();
+    move || {
+        let params = params.read();
+        let query = query.read();
+        let non_empty = |key: &str| query.get(key).filter(|value| !value.is_empty());
+        (
+            params.get("workspace").unwrap_or_default(),
+            params.get("model").unwrap_or_default(),
+            DriftQuery {
+                version: non_empty("version"),
+                baseline: non_empty("baseline"),
+                from: non_empty("from"),
+                to: non_empty("to"),
+            },
+        )
+    }
+}
+
+#[server(input = GetUrl)]
+pub async fn get_drift_report(
+    workspace: String,
+    model: String,
+    query: DriftQuery,
+) -> Result<DriftReport, ServerFnError> {
+    use crate::server::context::{current_user, state, to_server_error};
+    let state = state()?;
+    let user = current_user().await?;
+    let membership = crate::server::forms::require_workspace(&state.db, &user, &workspace, |_| true, "view it")
+        .await
+        .map_err(to_server_error)?;
+    crate::monitoring::drift::drift_report(&state.db, membership.workspace_id, &model, &query)
+        .await
+        .map_err(to_server_error)
+}
+
+#[component]
+pub fn DriftPage() -> impl IntoView {
+    let target = use_drift_target();
+    let report = Resource::new(target, |(workspace, model, query)| get_drift_report(workspace, model, query));
+
+    view! {
+        <Suspense fallback=|| view! { <p>"Computing drift…"</p> }>
+            {move || Suspend::new(async move {
+                let (workspace, _, _) = target();
+                match report.await {
+                    Ok(report) => view_report(workspace, report).into_any(),
+                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The breadcrumb, the view controls and the window summary, shared with the feature page.
+#[component]
+pub fn DriftHeader(workspace: String, report: DriftReport, #[prop(optional)] feature: Option<String>) -> impl IntoView {
+    let model_href = format!("/w/{workspace}/models/{}{}", report.model, DriftQuery::of_report(&report));
+    let versions = report
+        .versions
+        .iter()
+        .map(|version| view! { <option value=version.clone() selected=*version == report.version>{version.clone()}</option> })
+        .collect_view();
+    let baselines = ["training", "validation"]
+        .into_iter()
+        .map(|baseline| view! { <option value=baseline selected=baseline == report.baseline.as_str()>{baseline}</option> })
+        .collect_view();
+    let crumb_feature = feature.clone().map(|feature| view! { " / " <span>{feature}</span> });
+    let share = if report.columns.is_empty() { 0.0 } else { report.drifted_columns as f64 / report.columns.len() as f64 };
+    let dataset_drift = share >= 0.5;
+
+    view! {
+        <nav class="crumbs">
+            <a href=format!("/w/{workspace}")>{workspace.clone()}</a>
+            " / "
+            <a href=model_href>{report.model.clone()}</a>
+            {crumb_feature}
+        </nav>
+        <form method="get" class="controls" data-testid="view-controls">
+            <label>"Version" <select name="version">{versions}</select></label>
+            <label>"Baseline" <select name="baseline">{baselines}</select></label>
+            <label>"From" <input type="date" name="from" value=report.window_from.clone()/></label>
+            <label>"To" <input type="date" name="to" value=report.window_to.clone()/></label>
+            <button type="submit">"Apply"</button>
+        </form>
+        <p class="summary" data-testid="drift-summary">
+            <span class=if dataset_drift { "badge drift" } else { "badge ok" }>
+                {if dataset_drift { "Dataset drift" } else { "No dataset drift" }}
+            </span>
+            " "
+            <strong>{report.drifted_columns}" of "{report.columns.len()}</strong>
+            " columns drift. Reference: "{report.baseline.as_str()}" data of version "{report.version.clone()}
+            " ("{report.reference_rows}" rows). Current: production, "
+            {report.window_from.clone()}" to "{report.window_to.clone()}" ("{report.current_rows}" rows)."
+        </p>
+    }
+}
+
+fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
+    let query = DriftQuery::of_report(&report);
+    let rows = report
+        .columns
+        .iter()
+        .map(|row| view_row(&workspace, &report.model, &query, row))
+        .collect_view();
+
+    view! {
+        <Title text=format!("{} drift · Orrery", report.model)/>
+        <DriftHeader workspace=workspace.clone() report=report.clone()/>
+        <table class="data drift-table" data-testid="drift-table">
+            <thead>
+                <tr>
+                    <th>"Column"</th><th>"Role"</th><th>"Type"</th><th>"Statistic"</th>
+                    <th class="num">"Value"</th><th class="num">"Threshold"</th><th>"Drift"</th>
+                    <th class="num">"PSI"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow) -> impl IntoView {
+    let href = format!("/w/{workspace}/models/{model}/features/{}{query}", encode(&row.column));
+    let value = row.value.map(format_stat).unwrap_or_else(|| "—".into());
+    let threshold = row.threshold.map(format_stat).unwrap_or_else(|| "—".into());
+    let psi = row.psi.map(format_stat).unwrap_or_else(|| "—".into());
+    let flag = match row.drift {
+        Some(true) => view! { <span class="badge drift">"Drift"</span> }.into_any(),
+        Some(false) => view! { <span class="badge ok">"OK"</span> }.into_any(),
+        None => view! { <span class="muted" title=row.note.clone().unwrap_or_default()>"n/a"</span> }.into_any(),
+    };
+    view! {
+        <tr data-column=row.column.clone()>
+            <td><a href=href class="strong">{row.column.clone()}</a></td>
+            <td>{row.role.clone()}</td>
+            <td>{row.kind.clone()}</td>
+            <td>{row.method.clone()}</td>
+            <td class="num" data-testid="drift-value">{value}</td>
+            <td class="num">{threshold}</td>
+            <td>{flag}</td>
+            <td class="num">{psi}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per page, each with the server functions that feed it.
+
+pub mod account;
+pub mod auth;
+pub mod drift;
+pub mod feature;
+pub mod not_found;
+pub mod workspace;

@@ -1,0 +1,59 @@
+//! Server settings, from command-line flags or `ORRERY_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "ORRERY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Folder for the SQLite database (used when no --database-url is given).
+    #[arg(long, env = "ORRERY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://user@host/db) for teams and several replicas.
+    #[arg(long, env = "ORRERY_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Create the demo workspace, the `demo` user and two models on real data, once.
+    #[arg(long, env = "ORRERY_DEMO")]
+    pub demo: bool,
+
+    /// Password for the demo user; a random one is generated and logged when unset.
+    #[arg(long, env = "ORRERY_DEMO_PASSWORD")]
+    pub demo_password: Option<String>,
+
+    /// Folder with the built browser bundle (`pkg/`) and static files.
+    #[arg(long, env = "ORRERY_SITE_DIR", default_value = "target/site")]
+    pub site_dir: PathBuf,
+
+    /// Public URL users reach the server at; an https:// URL marks session cookies Secure.
+    #[arg(long, env = "ORRERY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest accepted upload, in megabytes.
+    #[arg(long, env = "ORRERY_MAX_UPLOAD_MB", default_value_t = 2048)]
+    pub max_upload_mb: u64,
+}
+
+impl ServerConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().map(|url| url.starts_with("https://")).unwrap_or(false)
+    }
+
+    /// Settings for tests and tools: SQLite in `data_dir`, no demo.
+    pub fn for_data_dir(data_dir: PathBuf, database_url: Option<String>) -> ServerConfig {
+        ServerConfig {
+            addr: "127.0.0.1:0".parse().expect("a valid literal address"),
+            data_dir,
+            database_url,
+            demo: false,
+            demo_password: None,
+            site_dir: PathBuf::from("target/site"),
+            public_url: None,
+            max_upload_mb: 2048,
+        }
+    }
+}

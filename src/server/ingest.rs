@@ -1,0 +1,272 @@
+//! Ingestion over HTTP: the JSON API for machines (API token) and the upload form for people.
+//! Both spool the body to a temporary file in the data folder, so a large upload never sits
+//! in memory, then run the ingestion pipeline on it.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::auth::{urlencode, CurrentUser};
+use super::errors::ApiError;
+use super::forms::{require_workspace, validate_model_name, validate_schema};
+use super::AppState;
+use crate::monitoring::ingestion::{ingest, IngestFailure, IngestRequest};
+use crate::monitoring::schema::ModelSchema;
+use crate::pages::drift::DriftQuery;
+use crate::types::{Environment, Role};
+
+pub fn router() -> Router<AppState> {
+    let records = "/api/v1/workspaces/{workspace}/models/{model}/versions/{version}/environments/{environment}/records";
+    Router::new()
+        .route("/api/v1/workspaces/{workspace}/models", get(list_models).post(create_model))
+        .route("/api/v1/workspaces/{workspace}/models/{model}/drift", get(drift))
+        .route(records, post(ingest_body))
+        .route("/w/{workspace}/models/{model}/upload", post(upload_form))
+        // Uploads are limited by --max-upload-mb in the handlers instead.
+        .layer(DefaultBodyLimit::disable())
+}
+
+#[derive(Deserialize)]
+struct CreateModel {
+    name: String,
+    #[serde(default)]
+    description: String,
+    schema: ModelSchema,
+}
+
+/// Handles the POST /api/v1/workspaces/{workspace}/models route.
+async fn create_model(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    Json(body): Json<CreateModel>,
+) -> Result<Response, ApiError> {
+    let workspace = require_workspace(&state.db, &user, &slug, Role::can_write, "create models").await?;
+    validate_model_name(&body.name).map_err(ApiError::bad_request)?;
+    validate_schema(&body.schema).map_err(ApiError::bad_request)?;
+
+    let created = state.db.create_model(workspace.workspace_id, &body.name, &body.description, &body.schema).await;
+    match created {
+        Ok(_) => {}
+        Err(error) if crate::db::is_unique_violation(&error) => {
+            return Err(ApiError::conflict(format!("a model named \"{}\" already exists in workspace \"{slug}\"", body.name)));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    tracing::info!(user = user.id, workspace = %slug, model = %body.name, "model created");
+    let body = serde_json::json!({ "name": body.name, "schema": body.schema });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Handles the GET /api/v1/workspaces/{workspace}/models route.
+async fn list_models(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
+    let detail = crate::monitoring::drift::workspace_detail(&state.db, &workspace).await?;
+    Ok(Json(serde_json::json!({ "models": detail.models })).into_response())
+}
+
+/// Handles the GET /api/v1/workspaces/{workspace}/models/{model}/drift route.
+async fn drift(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model)): Path<(String, String)>,
+    Query(query): Query<DriftQuery>,
+) -> Result<Response, ApiError> {
+    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
+    let report = crate::monitoring::drift::drift_report(&state.db, workspace.workspace_id, &model, &query).await?;
+    Ok(Json(report).into_response())
+}
+
+#[derive(Deserialize)]
+struct IngestParams {
+    #[serde(default)]
+    skip_bad_rows: bool,
+    /// Names the upload in messages and picks CSV or Parquet by its extension.
+    file_name: Option<String>,
+}
+
+/// Handles the POST …/versions/{version}/environments/{environment}/records route: the body
+/// is a CSV or Parquet file.
+async fn ingest_body(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model_name, version, environment)): Path<(String, String, String, String)>,
+    Query(params): Query<IngestParams>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (request, file_name) = prepare(&state, &user, &slug, &model_name, &version, &environment, params.skip_bad_rows, params.file_name).await?;
+
+    let spooled = spool_stream(&state, &file_name, body.into_data_stream()).await?;
+    let outcome = run_ingestion(&state, &request, &spooled).await?;
+    Ok((StatusCode::CREATED, Json(outcome)).into_response())
+}
+
+/// Checks access and arguments shared by the API and the upload form.
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    state: &AppState,
+    user: &CurrentUser,
+    slug: &str,
+    model_name: &str,
+    version: &str,
+    environment: &str,
+    skip_bad_rows: bool,
+    file_name: Option<String>,
+) -> Result<(IngestRequest, String), ApiError> {
+    let workspace = require_workspace(&state.db, user, slug, Role::can_write, "ingest data").await?;
+    let model = state
+        .db
+        .model(workspace.workspace_id, model_name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("model \"{model_name}\" not found in workspace \"{slug}\"")))?;
+    let environment = Environment::parse(environment).ok_or_else(|| {
+        ApiError::bad_request(format!("invalid environment \"{environment}\"; use training, validation or production"))
+    })?;
+    let version = version.trim();
+    if version.is_empty() || version.len() > 100 {
+        return Err(ApiError::bad_request(format!("invalid version \"{version}\"; use 1 to 100 characters, such as v1")));
+    }
+
+    let file_name = file_name.filter(|name| !name.is_empty()).unwrap_or_else(|| "upload".to_string());
+    let request = IngestRequest {
+        model_id: model.id,
+        schema: model.schema,
+        version: version.to_string(),
+        environment,
+        source: if user.csrf_token.is_some() { "upload form".into() } else { "api".into() },
+        skip_bad_rows,
+        user_id: Some(user.id),
+    };
+    Ok((request, file_name))
+}
+
+/// A temporary copy of an upload, deleted when dropped.
+struct SpooledFile {
+    _directory: tempfile::TempDir,
+    path: PathBuf,
+}
+
+async fn spool_stream<S, E>(state: &AppState, file_name: &str, mut stream: S) -> Result<SpooledFile, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let uploads = state.config.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&uploads)
+        .await
+        .map_err(|error| ApiError::internal(format!("could not create {}: {error}", uploads.display())))?;
+    let directory = tempfile::tempdir_in(&uploads)
+        .map_err(|error| ApiError::internal(format!("could not create a temporary folder: {error}")))?;
+    // Keep only the last path component, so a name like ../../x stays inside the folder.
+    let safe_name = std::path::Path::new(file_name)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload".to_string());
+    let path = directory.path().join(&safe_name);
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|error| ApiError::internal(format!("could not write the upload: {error}")))?;
+
+    let limit = state.config.max_upload_mb * 1024 * 1024;
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| ApiError::bad_request(format!("the upload was interrupted: {error}")))?;
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the upload is larger than {} MB; split the file or raise --max-upload-mb", state.config.max_upload_mb),
+            ));
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|error| ApiError::internal(format!("could not write the upload: {error}")))?;
+    }
+    file.flush().await.map_err(|error| ApiError::internal(format!("could not write the upload: {error}")))?;
+    Ok(SpooledFile { _directory: directory, path })
+}
+
+async fn run_ingestion(
+    state: &AppState,
+    request: &IngestRequest,
+    spooled: &SpooledFile,
+) -> Result<crate::monitoring::ingestion::IngestOutcome, ApiError> {
+    let path = spooled.path.clone();
+    let reader = tokio::task::spawn_blocking(move || crate::ingest::open_path(&path))
+        .await
+        .map_err(|error| ApiError::internal(error.to_string()))?
+        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", error.to_string()))?;
+
+    ingest(&state.db, request, reader).await.map_err(|failure| match failure {
+        IngestFailure::Database(error) => error.into(),
+        IngestFailure::BadRows { ref errors, .. } => {
+            let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rows", failure.to_string());
+            error.details = Some(serde_json::json!({ "rows": errors }));
+            error
+        }
+        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", other.to_string()),
+    })
+}
+
+/// Handles the POST /w/{workspace}/models/{model}/upload route (multipart form).
+async fn upload_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model_name)): Path<(String, String)>,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let home = format!("/w/{slug}");
+    let back = |message: &str| Redirect::to(&format!("{home}?error={}", urlencode(message))).into_response();
+
+    let mut version = String::new();
+    let mut environment = String::new();
+    let mut skip_bad_rows = false;
+    let mut spooled = None;
+    let mut file_name = String::new();
+    while let Some(field) = multipart.next_field().await.map_err(|error| ApiError::bad_request(format!("the upload form is malformed: {error}")))? {
+        match field.name().unwrap_or("") {
+            "version" => version = field.text().await.unwrap_or_default(),
+            "environment" => environment = field.text().await.unwrap_or_default(),
+            "skip_bad_rows" => skip_bad_rows = field.text().await.unwrap_or_default() == "true",
+            "file" => {
+                // The file comes last in the form, so access was checked with the fields above.
+                file_name = field.file_name().unwrap_or("upload").to_string();
+                let (request, name) = match prepare(&state, &user, &slug, &model_name, &version, &environment, skip_bad_rows, Some(file_name.clone())).await {
+                    Ok(prepared) => prepared,
+                    Err(error) if error.status == StatusCode::NOT_FOUND => return Err(error),
+                    Err(error) if error.status == StatusCode::FORBIDDEN => return Err(error),
+                    Err(error) => return Ok(back(&error.message)),
+                };
+                let file = spool_stream(&state, &name, field).await?;
+                spooled = Some((request, file));
+            }
+            _ => {}
+        }
+    }
+    let Some((request, file)) = spooled else {
+        return Ok(back("choose a CSV or Parquet file to upload"));
+    };
+
+    match run_ingestion(&state, &request, &file).await {
+        Ok(outcome) => {
+            tracing::info!(user = user.id, workspace = %slug, model = %model_name, file = %file_name, rows = outcome.rows_ingested, "upload ingested");
+            let target = format!("/w/{slug}/models/{model_name}?version={}", urlencode(&request.version));
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(error) if error.status.is_client_error() => Ok(back(&error.message)),
+        Err(error) => Err(error),
+    }
+}

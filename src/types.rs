@@ -1,0 +1,185 @@
+//! Wire types shared by the server and the browser: what server functions return and pages show.
+
+use serde::{Deserialize, Serialize};
+
+use crate::monitoring::schema::ModelSchema;
+
+/// A member's role in a workspace, from most to least privileged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    /// Owners and admins rename the workspace and manage its members.
+    pub fn can_administer(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
+    /// Everyone but viewers creates models and ingests data.
+    pub fn can_write(self) -> bool {
+        !matches!(self, Role::Viewer)
+    }
+}
+
+/// Data environment a record belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Training,
+    Validation,
+    Production,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 3] =
+        [Environment::Training, Environment::Validation, Environment::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Training => "training",
+            Environment::Validation => "validation",
+            Environment::Production => "production",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Environment> {
+        Environment::ALL.into_iter().find(|environment| environment.as_str() == text)
+    }
+}
+
+/// The signed-in user and the workspaces they belong to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub username: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
+    pub workspaces: Vec<WorkspaceSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceSummary {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub username: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceDetail {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+    pub members: Vec<MemberInfo>,
+    pub models: Vec<ModelInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub description: String,
+    pub schema: ModelSchema,
+    pub versions: Vec<VersionInfo>,
+}
+
+/// A model version with how many rows each environment holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub version: String,
+    pub training_rows: i64,
+    pub validation_rows: i64,
+    pub production_rows: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// Everything the drift overview and feature pages show, computed on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub model: String,
+    pub version: String,
+    pub baseline: Environment,
+    pub versions: Vec<String>,
+    /// Inclusive window of the current data, as `YYYY-MM-DD` (UTC).
+    pub window_from: String,
+    pub window_to: String,
+    pub reference_rows: u64,
+    pub current_rows: u64,
+    pub drifted_columns: usize,
+    pub columns: Vec<ColumnDriftRow>,
+}
+
+/// One row of the drift table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDriftRow {
+    pub column: String,
+    pub role: String,
+    pub kind: String,
+    /// Display name of the statistic Evidently would pick by default.
+    pub method: String,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub drift: Option<bool>,
+    pub psi: Option<f64>,
+    /// Why no value could be computed (for example, no current rows in the window).
+    pub note: Option<String>,
+}
+
+/// A chart drawn on the server: the SVG and the hover targets laid over it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub svg: String,
+    pub width: u32,
+    pub height: u32,
+    pub marks: Vec<ChartMark>,
+}
+
+/// A hover target in chart pixel coordinates, with the lines its tooltip shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChartMark {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    pub tooltip: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureReport {
+    pub drift: DriftReport,
+    pub column: ColumnDriftRow,
+    pub histogram: Chart,
+    pub drift_over_time: Chart,
+}
