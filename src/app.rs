@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::components::header::Header;
-use crate::pages::account::{get_viewer, TokensPage};
+use crate::pages::account::TokensPage;
 use crate::pages::auth::{LoginPage, SetupPage};
 use crate::pages::drift::DriftPage;
 use crate::pages::feature::FeaturePage;
@@ -33,14 +33,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The signed-in user, loaded once per page and shared through context.
-pub type ViewerResource = Resource<Result<Option<Viewer>, ServerFnError>>;
+/// The signed-in user, or `None` for a visitor, shared through context.
+///
+/// It is computed by the server's request middleware and sent to the browser inside the page
+/// (a `SharedValue`), so components read it synchronously: no `<Suspense/>` sits outside the
+/// routes, which Leptos 0.8 cannot hydrate.
+#[derive(Clone, Debug)]
+pub struct CurrentViewer(pub Option<Viewer>);
 
+/// Reads the viewer from the request on the server; the browser gets the serialized copy.
+fn viewer_from_request() -> Option<Viewer> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Viewer>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Every route renders in async mode: the server waits for all data before sending the page,
+/// so the HTML is complete and a handler can still set the status code.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
-    provide_context(viewer);
+    let viewer = SharedValue::new(viewer_from_request).into_inner();
+    provide_context(CurrentViewer(viewer));
 
     view! {
         <Stylesheet id="orrery" href="/pkg/orrery.css"/>
@@ -49,16 +69,17 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/setup") view=SetupPage/>
-                    <Route path=path!("/workspaces") view=WorkspacesPage/>
-                    <Route path=path!("/account/tokens") view=TokensPage/>
-                    <Route path=path!("/w/:workspace") view=WorkspacePage/>
-                    <Route path=path!("/w/:workspace/settings") view=WorkspaceSettingsPage/>
-                    <Route path=path!("/w/:workspace/models/:model") view=DriftPage/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/workspaces") view=WorkspacesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace") view=WorkspacePage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/settings") view=WorkspaceSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/models/:model") view=DriftPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/w/:workspace/models/:model/features/:feature")
                         view=FeaturePage
+                        ssr=SsrMode::Async
                     />
                 </Routes>
             </main>

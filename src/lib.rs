@@ -3,6 +3,8 @@
 //! The same crate builds the server (feature `ssr`) and the browser bundle that hydrates its
 //! pages (feature `hydrate`). Server-only modules sit behind `ssr` here, at the module edge.
 
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod components;
 pub mod monitoring;
@@ -28,4 +30,8 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // Lets tests and scripts wait until event handlers are attached.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

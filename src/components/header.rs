@@ -4,11 +4,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use super::CsrfField;
-use crate::app::ViewerResource;
+use crate::app::CurrentViewer;
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let viewer = expect_context::<ViewerResource>();
+    let viewer = use_context::<CurrentViewer>().and_then(|viewer| viewer.0);
     let location = use_location();
     let current_slug = move || {
         let path = location.pathname.get();
@@ -22,9 +22,8 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Orrery"</a>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    let viewer = viewer.await.ok().flatten()?;
+            {move || {
+                    let viewer = viewer.clone()?;
                     let slug = current_slug();
                     let current = viewer
                         .workspaces
@@ -68,8 +67,7 @@ pub fn Header() -> impl IntoView {
                             </form>
                         </nav>
                     })
-                })}
-            </Suspense>
+            }}
         </header>
     }
 }

@@ -5,25 +5,20 @@ pub mod header;
 
 use leptos::prelude::*;
 
-use crate::app::ViewerResource;
+use crate::app::CurrentViewer;
 
 /// A hidden form field with the session's CSRF token; every POST form includes one.
 #[component]
 pub fn CsrfField() -> impl IntoView {
-    let viewer = expect_context::<ViewerResource>();
-    let token = move || {
-        viewer
-            .get()
-            .and_then(|result| result.ok())
-            .flatten()
-            .map(|viewer| viewer.csrf_token)
-            .unwrap_or_default()
-    };
-    view! {
-        <Suspense>
-            <input type="hidden" name="csrf_token" value=token/>
-        </Suspense>
-    }
+    view! { <input type="hidden" name="csrf_token" value=csrf_token()/> }
+}
+
+/// The session's CSRF token, or an empty string for a visitor.
+pub fn csrf_token() -> String {
+    use_context::<CurrentViewer>()
+        .and_then(|viewer| viewer.0)
+        .map(|viewer| viewer.csrf_token)
+        .unwrap_or_default()
 }
 
 /// Shows `?error=` from the URL, set by form handlers that rejected a value.

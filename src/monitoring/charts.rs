@@ -1,7 +1,9 @@
 //! Charts drawn with plotters as SVG on the server, each with hover targets in the same
 //! pixel coordinates so the browser can show tooltips after hydration.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::prelude::*;
 
 use crate::components::format_stat;
@@ -22,6 +24,15 @@ pub struct HistogramBin {
     pub label: String,
     pub reference_count: u64,
     pub current_count: u64,
+}
+
+/// Where the histogram's x-axis labels go: under bin edges (numeric ranges) or under bin
+/// centres (single values and categories).
+#[derive(Clone, Debug)]
+pub enum AxisLabels {
+    /// One label per edge, `bins + 1` in all.
+    Edges(Vec<String>),
+    Centres,
 }
 
 /// One day (or year) of drift against the baseline.
@@ -51,7 +62,7 @@ fn empty_chart(message: &str) -> Chart {
 }
 
 /// Draws reference and current shares side by side per bin, as Evidently's distribution plot.
-pub fn histogram(bins: &[HistogramBin]) -> Chart {
+pub fn histogram(bins: &[HistogramBin], axis_labels: &AxisLabels) -> Chart {
     if bins.is_empty() {
         return empty_chart("No data in the reference or the current window.");
     }
@@ -68,7 +79,7 @@ pub fn histogram(bins: &[HistogramBin]) -> Chart {
     let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        if draw_histogram(&root, bins, reference_total, current_total, max_share, &mut marks).is_err() {
+        if draw_histogram(&root, bins, axis_labels, reference_total, current_total, max_share, &mut marks).is_err() {
             return empty_chart("The chart could not be drawn.");
         }
     }
@@ -78,6 +89,7 @@ pub fn histogram(bins: &[HistogramBin]) -> Chart {
 fn draw_histogram(
     root: &DrawingArea<SVGBackend, Shift>,
     bins: &[HistogramBin],
+    axis_labels: &AxisLabels,
     reference_total: u64,
     current_total: u64,
     max_share: f64,
@@ -91,25 +103,17 @@ fn draw_histogram(
         .y_label_area_size(56)
         .build_cartesian_2d(0f64..count as f64, 0f64..max_share)?;
 
-    // Label at most ~16 bins so long category lists stay legible.
-    let label_every = count.div_ceil(16).max(1);
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .light_line_style(GRID_COLOR)
-        .x_labels(count.min(16) + 1)
-        .x_label_formatter(&|x| {
-            let index = x.floor() as usize;
-            if (*x - x.floor() - 0.0).abs() < 1e-9 || index >= count || index % label_every != 0 {
-                String::new()
-            } else {
-                bins[index].label.chars().take(12).collect()
-            }
-        })
+        .disable_x_axis()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
         .y_desc("share of rows")
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .label_style(("sans-serif", 12))
         .draw()?;
+    draw_x_labels(root, &chart, bins, axis_labels)?;
 
     for (index, bin) in bins.iter().enumerate() {
         let x = index as f64;
@@ -147,6 +151,42 @@ fn draw_histogram(
         root.draw_text(name, &("sans-serif", 12).into_font().color(&LINE_COLOR), (right - 92, y))?;
     }
     root.present()?;
+    Ok(())
+}
+
+/// Writes the x-axis labels under the plot, skipping labels evenly so none overlap.
+fn draw_x_labels(
+    root: &DrawingArea<SVGBackend, Shift>,
+    chart: &ChartContext<SVGBackend, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    bins: &[HistogramBin],
+    axis_labels: &AxisLabels,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let positioned: Vec<(f64, String)> = match axis_labels {
+        AxisLabels::Edges(edges) => edges.iter().enumerate().map(|(i, label)| (i as f64, label.clone())).collect(),
+        AxisLabels::Centres => bins.iter().enumerate().map(|(i, bin)| (i as f64 + 0.5, bin.label.clone())).collect(),
+    };
+    let (left, baseline) = chart.backend_coord(&(0.0, 0.0));
+    let (right, _) = chart.backend_coord(&(bins.len() as f64, 0.0));
+    root.draw(&PathElement::new(vec![(left, baseline), (right, baseline)], LINE_COLOR))?;
+
+    // About 7 px per character at 11 px; keep a gap of two characters between labels.
+    let longest = positioned.iter().map(|(_, label)| label.chars().count().min(14)).max().unwrap_or(1);
+    let label_width = (longest + 2) as f64 * 7.0;
+    let spacing = (right - left) as f64 / positioned.len().max(1) as f64;
+    let every = (label_width / spacing).ceil().max(1.0) as usize;
+    let style = ("sans-serif", 11)
+        .into_font()
+        .color(&LINE_COLOR)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (index, (position, label)) in positioned.iter().enumerate() {
+        if index % every != 0 {
+            continue;
+        }
+        let (x, y) = chart.backend_coord(&(*position, 0.0));
+        let text: String = label.chars().take(14).collect();
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 4)], LINE_COLOR))?;
+        root.draw_text(&text, &style, (x, y + 7))?;
+    }
     Ok(())
 }
 
@@ -202,24 +242,25 @@ fn draw_drift_over_time(
         .y_label_area_size(64)
         .build_cartesian_2d(x_range, 0f64..max_value)?;
 
-    let label_every = count.div_ceil(8).max(1);
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .light_line_style(GRID_COLOR)
-        .x_labels(count.min(9))
-        .x_label_formatter(&|x| {
-            let index = x.round();
-            if (x - index).abs() > 1e-6 || index < 0.0 || index as usize >= count || index as usize % label_every != 0 {
-                String::new()
-            } else {
-                point_label(points[index as usize].day_ms, yearly)
-            }
-        })
+        .x_labels(0)
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
         .y_desc(method)
         .y_label_formatter(&|y| format_stat(*y))
         .label_style(("sans-serif", 12))
         .draw()?;
+
+    // Label about eight points, evenly spaced, under the axis.
+    let label_every = count.div_ceil(8).max(1);
+    let style = ("sans-serif", 11).into_font().color(&LINE_COLOR).pos(Pos::new(HPos::Center, VPos::Top));
+    for index in (0..count).step_by(label_every) {
+        let (x, y) = chart.backend_coord(&(index as f64, 0.0));
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 4)], LINE_COLOR))?;
+        root.draw_text(&point_label(points[index].day_ms, yearly), &style, (x, y + 7))?;
+    }
 
     // Shade the days inside the current window.
     let inside: Vec<usize> = (0..count)
@@ -236,6 +277,10 @@ fn draw_drift_over_time(
         [(-0.5, threshold), (count as f64 - 0.5, threshold)],
         DRIFT_COLOR.stroke_width(1),
     ))?;
+    let (_, threshold_y) = chart.backend_coord(&(0.0, threshold));
+    let (plot_right, _) = chart.backend_coord(&(count as f64 - 0.5, 0.0));
+    let label_style = ("sans-serif", 11).into_font().color(&DRIFT_COLOR).pos(Pos::new(HPos::Right, VPos::Bottom));
+    root.draw_text("threshold", &label_style, (plot_right - 4, threshold_y - 3))?;
     chart.draw_series(LineSeries::new(
         values.iter().map(|(index, value)| (*index as f64, *value)),
         LINE_COLOR.stroke_width(2),
@@ -243,7 +288,8 @@ fn draw_drift_over_time(
     chart.draw_series(values.iter().map(|(index, value)| {
         let drifted = points[*index].drift == Some(true);
         let color = if drifted { DRIFT_COLOR } else { LINE_COLOR };
-        Circle::new((*index as f64, *value), 4, color.filled())
+        let radius = if count > 60 { 2 } else { 4 };
+        Circle::new((*index as f64, *value), radius, color.filled())
     }))?;
 
     for (index, point) in points.iter().enumerate() {

@@ -289,6 +289,13 @@ fn histogram_bins(drift: &ColumnDrift) -> Vec<charts::HistogramBin> {
         .collect()
 }
 
+fn axis_labels(drift: &ColumnDrift) -> charts::AxisLabels {
+    match &drift.binning.bins {
+        Bins::Edges(edges) => charts::AxisLabels::Edges(edges.iter().map(|edge| format_edge(*edge)).collect()),
+        Bins::Values(_) | Bins::Categories(_) => charts::AxisLabels::Centres,
+    }
+}
+
 /// Formats a bin edge with up to four significant digits and no trailing zeros.
 fn format_edge(value: f64) -> String {
     if value == value.trunc() && value.abs() < 1e9 {
@@ -319,7 +326,10 @@ pub async fn feature_report(
     let (reference, current) = pairs.get(&spec.name).cloned().unwrap_or_default();
 
     let (_, drift) = drift_row(&spec, Some(&reference), Some(&current));
-    let histogram = charts::histogram(&drift.map(|drift| histogram_bins(&drift)).unwrap_or_default());
+    let histogram = match &drift {
+        Some(drift) => charts::histogram(&histogram_bins(drift), &axis_labels(drift)),
+        None => charts::histogram(&[], &charts::AxisLabels::Centres),
+    };
 
     // Drift over time: every production day against the same baseline.
     let daily = db

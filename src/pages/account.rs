@@ -5,25 +5,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 
 use crate::components::{format_time, CsrfField, FormError};
-use crate::types::{TokenInfo, Viewer};
-
-/// Returns the signed-in user with their workspaces, or `None` for a visitor.
-#[server(input = GetUrl)]
-pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
-    use crate::server::context::state;
-    let state = state()?;
-    let Ok(user) = leptos_axum::extract::<crate::server::auth::CurrentUser>().await else {
-        return Ok(None);
-    };
-    let workspaces = state.db.workspaces_of(user.id).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(Some(Viewer {
-        user_id: user.id,
-        username: user.username,
-        is_admin: user.is_admin,
-        csrf_token: user.csrf_token.unwrap_or_default(),
-        workspaces,
-    }))
-}
+use crate::types::TokenInfo;
 
 /// The user's tokens, and the secret of a token created just before, shown this once.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -177,7 +177,7 @@ fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow) -> 
             <td>{row.role.clone()}</td>
             <td>{row.kind.clone()}</td>
             <td>{row.method.clone()}</td>
-            <td class="num" data-testid="drift-value">{value}</td>
+            <td class="num" data-testid="drift-value" data-value=row.value.map(|v| v.to_string())>{value}</td>
             <td class="num">{threshold}</td>
             <td>{flag}</td>
             <td class="num">{psi}</td>

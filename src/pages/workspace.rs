@@ -5,8 +5,8 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::app::ViewerResource;
-use crate::components::{CsrfField, FormError};
+use crate::app::CurrentViewer;
+use crate::components::{csrf_token, CsrfField, FormError};
 use crate::types::{ModelInfo, Role, WorkspaceDetail};
 
 #[server(input = GetUrl)]
@@ -29,14 +29,13 @@ fn workspace_param() -> impl Fn() -> String + Copy {
 
 #[component]
 pub fn WorkspacesPage() -> impl IntoView {
-    let viewer = expect_context::<ViewerResource>();
+    let viewer = use_context::<CurrentViewer>().and_then(|viewer| viewer.0);
     view! {
         <Title text="Workspaces · Orrery"/>
         <h1>"Workspaces"</h1>
         <FormError/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let viewer = viewer.await.ok().flatten()?;
+        {move || {
+                let viewer = viewer.clone()?;
                 let rows = viewer.workspaces.into_iter().map(|workspace| {
                     view! {
                         <tr>
@@ -52,8 +51,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                         <tbody>{rows}</tbody>
                     </table>
                 })
-            })}
-        </Suspense>
+        }}
         <section class="card">
             <h2>"Create a workspace"</h2>
             <form method="post" action="/workspaces" class="row-form">
@@ -175,18 +173,8 @@ fn view_model_row(slug: &str, model: &ModelInfo, can_write: bool) -> impl IntoVi
 /// is streamed to disk, not parsed by the CSRF check.
 #[component]
 fn UploadForm(action: String, version: String) -> impl IntoView {
-    let viewer = expect_context::<ViewerResource>();
-    let action_with_token = move || {
-        let token = viewer
-            .get()
-            .and_then(|result| result.ok())
-            .flatten()
-            .map(|viewer| viewer.csrf_token)
-            .unwrap_or_default();
-        format!("{action}?csrf_token={token}")
-    };
+    let action_with_token = format!("{action}?csrf_token={}", csrf_token());
     view! {
-        <Suspense>
             <form method="post" action=action_with_token enctype="multipart/form-data" class="stack-form">
                 <label>"Version" <input name="version" value=version.clone() required/></label>
                 <label>"Environment"
@@ -200,7 +188,6 @@ fn UploadForm(action: String, version: String) -> impl IntoView {
                 <label>"CSV or Parquet file" <input type="file" name="file" accept=".csv,.parquet,.pq" required/></label>
                 <button type="submit">"Upload"</button>
             </form>
-        </Suspense>
     }
 }
 

@@ -68,12 +68,31 @@ pub async fn load_current_user(
 ) -> Response {
     match resolve_user(&state, &session, request.headers()).await {
         Ok(Some(user)) => {
+            if user.csrf_token.is_some() {
+                match viewer_of(&state, &user).await {
+                    Ok(viewer) => {
+                        request.extensions_mut().insert(viewer);
+                    }
+                    Err(error) => return error.into_response(),
+                }
+            }
             request.extensions_mut().insert(user);
         }
         Ok(None) => {}
         Err(error) => return error.into_response(),
     }
     next.run(request).await
+}
+
+/// What pages show of a browser user: name, workspaces and the CSRF token for forms.
+async fn viewer_of(state: &AppState, user: &CurrentUser) -> Result<crate::types::Viewer, ApiError> {
+    Ok(crate::types::Viewer {
+        user_id: user.id,
+        username: user.username.clone(),
+        is_admin: user.is_admin,
+        csrf_token: user.csrf_token.clone().unwrap_or_default(),
+        workspaces: state.db.workspaces_of(user.id).await?,
+    })
 }
 
 async fn resolve_user(

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building Orrery needs and the machine lacks: the wasm target, wasm-bindgen
+# at the version in Cargo.lock, and (with --browser) Chromium and the end-to-end packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=true ;;
+    *) echo "setup.sh: unknown option $arg (use --browser)" >&2; exit 2 ;;
+  esac
+done
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "==> installing the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen's CLI must match the library version exactly, or the bundle fails to load.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+installed=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$installed" != "$bindgen_version" ]; then
+  echo "==> installing wasm-bindgen-cli $bindgen_version (found: ${installed:-none})"
+  # Without --locked: the registry may not serve every version its lock file pins.
+  cargo install wasm-bindgen-cli --version "=$bindgen_version"
+fi
+
+if [ "$want_browser" = true ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing Chromium from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    echo "==> installing the end-to-end test packages"
+    (cd end2end && npm ci --no-audit --no-fund)
+  fi
+fi
