@@ -58,7 +58,7 @@ async fn resolve_view(
     workspace_id: i64,
     model_name: &str,
     query: &DriftQuery,
-) -> Result<ResolvedView, ApiError> {
+) -> Result<Option<ResolvedView>, ApiError> {
     let model = db
         .model(workspace_id, model_name)
         .await?
@@ -72,9 +72,10 @@ async fn resolve_view(
                 if versions.is_empty() { "no versions yet".to_string() } else { versions.join(", ") }
             )))
         }
-        None => versions.first().cloned().ok_or_else(|| {
-            ApiError::not_found(format!("model \"{model_name}\" has no data yet; upload a training file first"))
-        })?,
+        None => match versions.first() {
+            Some(version) => version.clone(),
+            None => return Ok(None),
+        },
     };
     let version_id = db.version_id(model.id, &version).await?.ok_or_else(|| ApiError::not_found("version not found"))?;
 
@@ -111,7 +112,7 @@ async fn resolve_view(
         )));
     }
 
-    Ok(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms })
+    Ok(Some(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms }))
 }
 
 fn parse_day(field: &str, text: &str) -> Result<i64, ApiError> {
@@ -215,8 +216,41 @@ pub async fn drift_report(
     model_name: &str,
     query: &DriftQuery,
 ) -> Result<DriftReport, ApiError> {
-    let view = resolve_view(db, workspace_id, model_name, query).await?;
-    build_report(db, &view).await.map(|(report, _)| report)
+    match resolve_view(db, workspace_id, model_name, query).await? {
+        Some(view) => build_report(db, &view).await.map(|(report, _)| report),
+        None => empty_report(db, workspace_id, model_name).await,
+    }
+}
+
+/// The report of a model with no data yet: every column, each with a note saying so.
+async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -> Result<DriftReport, ApiError> {
+    let model = db
+        .model(workspace_id, model_name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("model \"{model_name}\" not found")))?;
+    let today = format_day(crate::db::now_ms().div_euclid(DAY_MS) * DAY_MS);
+    let columns = model
+        .schema
+        .columns
+        .iter()
+        .map(|spec| {
+            let (mut row, _) = drift_row(spec, None, None);
+            row.note = Some("no data yet: upload a training file, then production data".to_string());
+            row
+        })
+        .collect();
+    Ok(DriftReport {
+        model: model.name,
+        version: String::new(),
+        baseline: Environment::Training,
+        versions: Vec::new(),
+        window_from: today.clone(),
+        window_to: today,
+        reference_rows: 0,
+        current_rows: 0,
+        drifted_columns: 0,
+        columns,
+    })
 }
 
 async fn build_report(
@@ -312,7 +346,18 @@ pub async fn feature_report(
     feature: &str,
     query: &DriftQuery,
 ) -> Result<FeatureReport, ApiError> {
-    let view = resolve_view(db, workspace_id, model_name, query).await?;
+    let Some(view) = resolve_view(db, workspace_id, model_name, query).await? else {
+        let drift = empty_report(db, workspace_id, model_name).await?;
+        let column = drift.columns.iter().find(|row| row.column == feature).cloned().ok_or_else(|| {
+            ApiError::not_found(format!("model \"{model_name}\" has no column \"{feature}\""))
+        })?;
+        return Ok(FeatureReport {
+            drift,
+            column,
+            histogram: charts::histogram(&[], &charts::AxisLabels::Centres),
+            drift_over_time: charts::drift_over_time("", &[], false, (0, 0)),
+        });
+    };
     let spec = view.model.schema.column(feature).cloned().ok_or_else(|| {
         ApiError::not_found(format!("model \"{model_name}\" has no column \"{feature}\""))
     })?;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::FormError;
+use crate::components::{CsrfField, FormError};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -17,6 +17,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Log in to Orrery"</h1>
             <FormError/>
             <form method="post" action="/login" class="stack-form">
+                <CsrfField/>
                 <input type="hidden" name="next" value=next/>
                 <label>"Username" <input name="username" autocomplete="username" required autofocus/></label>
                 <label>"Password" <input name="password" type="password" autocomplete="current-password" required/></label>

@@ -62,7 +62,7 @@ pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
 pub async fn get_drift_report(
     workspace: String,
     model: String,
-    query: DriftQuery,
+    #[server(default)] query: DriftQuery,
 ) -> Result<DriftReport, ServerFnError> {
     use crate::server::context::{current_user, state, to_server_error};
     let state = state()?;
@@ -145,9 +145,17 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
         .map(|row| view_row(&workspace, &report.model, &query, row))
         .collect_view();
 
+    let empty = report.versions.is_empty().then(|| {
+        view! {
+            <p class="notice" data-testid="no-data">
+                "This model has no data yet. Upload its training data, then production data, from the workspace page."
+            </p>
+        }
+    });
     view! {
         <Title text=format!("{} drift · Orrery", report.model)/>
         <DriftHeader workspace=workspace.clone() report=report.clone()/>
+        {empty}
         <table class="data drift-table" data-testid="drift-table">
             <thead>
                 <tr>

@@ -15,7 +15,7 @@ pub async fn get_feature_report(
     workspace: String,
     model: String,
     feature: String,
-    query: DriftQuery,
+    #[server(default)] query: DriftQuery,
 ) -> Result<FeatureReport, ServerFnError> {
     use crate::server::context::{current_user, state, to_server_error};
     let state = state()?;

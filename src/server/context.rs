@@ -15,7 +15,11 @@ pub async fn current_user() -> Result<CurrentUser, ServerFnError> {
         .map_err(|_| ServerFnError::new("sign in to continue"))
 }
 
-/// Turns a handler error into the message a page shows.
+/// Turns a handler error into the message a page shows, keeping its HTTP status so that a
+/// server-function call for another workspace's data also gets 404.
 pub fn to_server_error(error: super::errors::ApiError) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(error.status);
+    }
     ServerFnError::new(error.message)
 }

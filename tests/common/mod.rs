@@ -1,0 +1,220 @@
+//! Helpers for tests that drive the whole axum application in-process, on SQLite or on a
+//! fresh PostgreSQL database.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, Response, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use orrery::db::Db;
+use orrery::server::config::ServerConfig;
+use orrery::server::{leptos_options, router, AppState};
+use tower::ServiceExt;
+
+/// Admin connection used to create one database per PostgreSQL test.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ORRERY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// True when PostgreSQL tests must run (CI sets ORRERY_REQUIRE_POSTGRES=1); otherwise they
+/// are skipped with a message when no server answers.
+fn postgres_required() -> bool {
+    std::env::var("ORRERY_REQUIRE_POSTGRES").as_deref() == Ok("1")
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: Db,
+    pub state: AppState,
+    _data_dir: tempfile::TempDir,
+    postgres_database: Option<String>,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let data_dir = tempfile::tempdir().expect("a temporary folder");
+        let config = ServerConfig::for_data_dir(data_dir.path().to_path_buf(), None);
+        TestApp::start(config, data_dir, None).await
+    }
+
+    /// Returns `None` (and prints why) when PostgreSQL is unreachable and not required.
+    pub async fn postgres() -> Option<TestApp> {
+        use sqlx::Connection;
+        let admin_url = postgres_admin_url();
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(connection) => connection,
+            Err(error) if !postgres_required() => {
+                eprintln!("skipping PostgreSQL test: {admin_url} is unreachable ({error}); set ORRERY_REQUIRE_POSTGRES=1 to fail instead");
+                return None;
+            }
+            Err(error) => panic!("PostgreSQL at {admin_url} is required but unreachable: {error}"),
+        };
+        let name = format!("orrery_test_{}", orrery::accounts::tokens::random_secret()[..16].to_string());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
+        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+
+        let data_dir = tempfile::tempdir().expect("a temporary folder");
+        let config = ServerConfig::for_data_dir(data_dir.path().to_path_buf(), Some(url));
+        Some(TestApp::start(config, data_dir, Some(name)).await)
+    }
+
+    async fn start(config: ServerConfig, data_dir: tempfile::TempDir, postgres_database: Option<String>) -> TestApp {
+        let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await.expect("database connects");
+        let state = AppState { db: db.clone(), leptos_options: leptos_options(&config), config: Arc::new(config) };
+        TestApp { router: router(state.clone()), db, state, _data_dir: data_dir, postgres_database }
+    }
+
+    /// Closes the pool and drops a PostgreSQL test database.
+    pub async fn finish(self) {
+        use sqlx::Connection;
+        self.db.pool.close().await;
+        if let Some(name) = self.postgres_database {
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("admin connection");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("DROP DATABASE");
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(request).await.expect("the router never fails")
+    }
+
+    /// Creates a user directly in the database.
+    pub async fn create_user(&self, username: &str, password: &str) -> i64 {
+        orrery::server::forms::create_user_account(&self.db, username, password, false).await.expect("user created")
+    }
+
+    /// Signs in through the login form and returns a browser-like client.
+    pub async fn login(&self, username: &str, password: &str) -> Browser {
+        let response = self.send(form_request("/login", &format!("username={username}&password={password}"), None)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login of {username} should redirect");
+        let cookie = session_cookie(&response).expect("login sets a session cookie");
+        let mut browser = Browser { cookie, csrf_token: String::new() };
+        let page = self.send(browser.get("/account/tokens")).await;
+        let html = body_text(page).await;
+        browser.csrf_token = extract_csrf(&html).expect("pages carry the CSRF token");
+        browser
+    }
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf_token: String,
+}
+
+impl Browser {
+    pub fn get(&self, path: &str) -> Request<Body> {
+        Request::get(path).header(header::COOKIE, &self.cookie).body(Body::empty()).unwrap()
+    }
+
+    /// A form POST with the CSRF token added.
+    pub fn post_form(&self, path: &str, body: &str) -> Request<Body> {
+        let body = if body.is_empty() {
+            format!("csrf_token={}", self.csrf_token)
+        } else {
+            format!("{body}&csrf_token={}", self.csrf_token)
+        };
+        form_request(path, &body, Some(&self.cookie))
+    }
+
+    /// A form POST without the CSRF token.
+    pub fn post_form_without_token(&self, path: &str, body: &str) -> Request<Body> {
+        form_request(path, body, Some(&self.cookie))
+    }
+}
+
+pub fn form_request(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn bearer(method: &str, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Returns `name=value` of the session cookie a response sets.
+pub fn session_cookie(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("orrery_session="))
+        .map(|value| value.split(';').next().unwrap_or("").to_string())
+}
+
+pub fn set_cookie_header(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("orrery_session="))
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn location(response: &Response<Body>) -> String {
+    response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok()).unwrap_or("").to_string()
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+pub async fn body_json(response: Response<Body>) -> serde_json::Value {
+    let text = body_text(response).await;
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("invalid JSON ({error}): {text}"))
+}
+
+fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Creates an API token for a user directly in the database and returns the secret.
+pub async fn api_token(db: &Db, user_id: i64) -> String {
+    let token = orrery::accounts::tokens::new_api_token();
+    db.create_token(user_id, "test", &token.hash, &token.display_prefix).await.expect("token stored");
+    token.secret
+}
+
+/// Runs a test body against SQLite and, when reachable, PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::sqlite().await;
+                super::$body(&app).await;
+                app.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::common::TestApp::postgres().await else { return };
+                super::$body(&app).await;
+                app.finish().await;
+            }
+        }
+    };
+}
