@@ -1,0 +1,112 @@
+//! The `orrery` binary as a CI pipeline uses it: create a user and a token without a
+//! browser, then stream a file to a running server with `orrery ingest`.
+
+#![cfg(feature = "ssr")]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use orrery::db::Db;
+use orrery::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec, ModelSchema};
+use orrery::server::config::ServerConfig;
+use orrery::server::{leptos_options, router, AppState};
+
+fn orrery(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orrery"))
+        .args(args)
+        .env("ORRERY_DATA_DIR", data_dir)
+        .env_remove("ORRERY_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the orrery binary runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_create_then_ingest_file() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path();
+
+    let created = orrery(dir, &["user", "create", "--username", "ci-bot", "--password-stdin"], "a-long-password\n");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let token_output = orrery(dir, &["token", "create", "--user", "ci-bot", "--name", "pipeline"], "");
+    assert!(token_output.status.success(), "{}", String::from_utf8_lossy(&token_output.stderr));
+    let stdout = String::from_utf8(token_output.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("orr_") && token.len() == 68, "last line is the token: {stdout:?}");
+
+    let config = ServerConfig::for_data_dir(dir.to_path_buf(), None);
+    let db = Db::connect(None, dir).await.unwrap();
+    let user = db.user_by_name("ci-bot").await.unwrap().unwrap();
+    let workspace_id = db.create_workspace("ml", "ML", user.id).await.unwrap();
+    let schema = ModelSchema {
+        id_column: "id".into(),
+        timestamp_column: "ts".into(),
+        columns: vec![ColumnSpec { name: "score".into(), kind: ColumnKind::Numeric, role: ColumnRole::Feature }],
+    };
+    db.create_model(workspace_id, "ranker", "", &schema).await.unwrap();
+    let state = AppState { db: db.clone(), leptos_options: leptos_options(&config), config: Arc::new(config) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+
+    let csv_path = dir.join("scores.csv");
+    let mut csv = String::from("id,ts,score\n");
+    for row in 0..2_500 {
+        csv.push_str(&format!("{row},2024-03-{:02},{}\n", 1 + row % 28, row as f64 / 10.0));
+    }
+    std::fs::write(&csv_path, csv).unwrap();
+    let server_url = format!("http://{address}");
+    let csv_arg = csv_path.to_str().unwrap().to_string();
+    let ingest_args = [
+        "ingest", "--server", &server_url, "--token", &token, "--workspace", "ml", "--model", "ranker",
+        "--version", "v2", "--environment", "production", &csv_arg,
+    ];
+    let ingest_dir = dir.to_path_buf();
+    let args: Vec<String> = ingest_args.iter().map(|arg| arg.to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        orrery(&ingest_dir, &args, "")
+    })
+    .await
+    .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("ingested 2500 rows"), "{stdout}");
+    let model = db.model(workspace_id, "ranker").await.unwrap().unwrap();
+    assert_eq!(db.versions(model.id).await.unwrap()[0].production_rows, 2_500);
+
+    let wrong_token = [
+        "ingest", "--server", &server_url, "--token", "orr_not-a-token", "--workspace", "ml", "--model", "ranker",
+        "--version", "v2", "--environment", "production", &csv_arg,
+    ];
+    let args: Vec<String> = wrong_token.iter().map(|arg| arg.to_string()).collect();
+    let ingest_dir = dir.to_path_buf();
+    let rejected = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        orrery(&ingest_dir, &args, "")
+    })
+    .await
+    .unwrap();
+    assert!(!rejected.status.success());
+    assert!(String::from_utf8_lossy(&rejected.stderr).contains("API token is invalid"));
+    server.abort();
+}
+
+#[test]
+fn user_create_rejects_short_password() {
+    let data_dir = tempfile::tempdir().unwrap();
+
+    let output = orrery(data_dir.path(), &["user", "create", "--username", "eve", "--password-stdin"], "short\n");
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 8 characters"));
+}
