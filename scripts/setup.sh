@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Installs what building Orrery needs and the machine lacks: the wasm target, wasm-bindgen
-# at the version in Cargo.lock, and (with --browser) Chromium and the end-to-end packages.
+# at the version in Cargo.lock, the npm packages (--npm) and Chromium (--browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_browser=false
+want_npm=false
 for arg in "$@"; do
   case "$arg" in
-    --browser) want_browser=true ;;
-    *) echo "setup.sh: unknown option $arg (use --browser)" >&2; exit 2 ;;
+    --browser) want_browser=true; want_npm=true ;;
+    --npm) want_npm=true ;;
+    *) echo "setup.sh: unknown option $arg (use --browser or --npm)" >&2; exit 2 ;;
   esac
 done
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "==> installing the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v npm >/dev/null && [ "$want_npm" = true ]; then
+  echo "==> installing Node.js and npm from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
 fi
 
 # wasm-bindgen's CLI must match the library version exactly, or the bundle fails to load.
@@ -32,6 +40,11 @@ if [ "$want_browser" = true ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
+fi
+
+# The npm packages: playwright-core drives Chromium in the end-to-end tests, and binaryen's
+# wasm-opt shrinks the release bundle (Debian's binaryen 108 breaks it).
+if [ "$want_npm" = true ]; then
   if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     echo "==> installing the end-to-end test packages"
     (cd end2end && npm ci --no-audit --no-fund)

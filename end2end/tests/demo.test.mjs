@@ -1,0 +1,173 @@
+// End-to-end tests of the demo in Debian's Chromium, driven by Playwright.
+//
+// scripts/test.sh starts `orrery serve --demo` with a known demo password and a second user,
+// then runs this file with node's test runner. Settings come from the environment:
+//   ORRERY_E2E_URL            server address, such as http://127.0.0.1:3217
+//   ORRERY_E2E_DEMO_PASSWORD  password of the `demo` user
+//   ORRERY_E2E_MEMBER         username:password of a user outside the demo workspace
+// Screenshots of every page land in end2end/test-results/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const baseUrl = process.env.ORRERY_E2E_URL ?? 'http://127.0.0.1:3217';
+const demoPassword = process.env.ORRERY_E2E_DEMO_PASSWORD;
+const [memberName, memberPassword] = (process.env.ORRERY_E2E_MEMBER ?? 'analyst:analyst-password').split(':');
+const screenshots = new URL('../test-results/', import.meta.url).pathname;
+const golden = JSON.parse(readFileSync(new URL('../../tests/fixtures/golden/golden_us_census_ma_employment_2015_vs_2018.json', import.meta.url)));
+const censusDrift = '/w/demo/models/us-census-employment';
+
+let browser;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(demoPassword, 'set ORRERY_E2E_DEMO_PASSWORD to the demo user password');
+  mkdirSync(screenshots, { recursive: true });
+  // Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(pageErrors, [], 'no page threw an error');
+});
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  return page;
+}
+
+/** Waits until the wasm bundle has attached event handlers; a click before that is lost. */
+async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+async function login(page, username, password) {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
+}
+
+async function driftRows(page) {
+  return page.$$eval('[data-testid=drift-table] tbody tr', (rows) => rows.map((row) => ({
+    column: row.dataset.column,
+    value: row.querySelector('[data-testid=drift-value]').dataset.value,
+    text: row.innerText,
+  })));
+}
+
+test('demo drift page shows the golden values', async () => {
+  const page = await newPage();
+  await page.goto(`${baseUrl}/login`);
+  await shot(page, 'login');
+  await login(page, 'demo', demoPassword);
+  assert.equal(new URL(page.url()).pathname, '/w/demo');
+  await hydrated(page);
+  await shot(page, 'workspace');
+
+  await page.click('a:has-text("us-census-employment")');
+  await page.waitForSelector('[data-testid=drift-table]');
+  await hydrated(page);
+  await shot(page, 'drift-overview');
+
+  const rows = await driftRows(page);
+  assert.equal(rows.length, 19);
+  assert.deepEqual(rows.slice(0, 3).map((row) => row.column), ['ANC', 'AGEP', 'SCHL']);
+  for (const row of rows) {
+    const expected = golden.columns[row.column].default.scipy_value;
+    const actual = Number(row.value);
+    assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.abs(expected), `${row.column}: ${actual} vs golden ${expected}`);
+  }
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 columns drift.*68785 rows.*2017-12-03 to 2018-01-01 \(70131 rows\)/s);
+});
+
+test('hovering a histogram bar shows its counts and shares', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}${censusDrift}/features/AGEP`);
+  await hydrated(page);
+
+  await page.hover('.chart-target[data-index="0"]');
+  const tooltip = await page.waitForSelector('.chart-tooltip', { timeout: 5_000 });
+  const text = await tooltip.innerText();
+  await shot(page, 'feature-histogram-tooltip');
+
+  // The first Sturges bin of AGEP is [0, 5); its shares are in the golden file's PSI binning.
+  const binning = golden.columns.AGEP.stats.psi.binning;
+  assert.match(text, /^0–5/);
+  assert.match(text, new RegExp(`reference: \\d+ rows \\(${(binning.ref_share[0] * 100).toFixed(2)}%\\)`));
+  assert.match(text, new RegExp(`current: \\d+ rows \\(${(binning.cur_share[0] * 100).toFixed(2)}%\\)`));
+
+  const points = await page.$$('.chart:nth-of-type(2) .chart-target');
+  assert.equal(points.length, 3, 'one drift point per production year: 2016, 2017, 2018');
+  await points[2].hover();
+  const pointText = await page.innerText('.chart-tooltip');
+  assert.match(pointText, /^2018/);
+  assert.match(pointText, /Wasserstein distance \(normed\): 0\.0238/);
+  await shot(page, 'feature-drift-tooltip');
+});
+
+test('a copied link opens the same view for another member', async () => {
+  const owner = await newPage();
+  await login(owner, 'demo', demoPassword);
+
+  await owner.goto(`${baseUrl}/w/demo/settings`);
+  await hydrated(owner);
+  await owner.fill('form[action="/w/demo/members"] input[name=username]', memberName);
+  await owner.selectOption('form[action="/w/demo/members"] select[name=role]', 'viewer');
+  await Promise.all([owner.waitForURL(/\/w\/demo\/settings$/), owner.click('button:has-text("Add member")')]);
+  assert.match(await owner.innerText('table.data'), new RegExp(memberName));
+  await shot(owner, 'members');
+
+  await owner.goto(`${baseUrl}${censusDrift}`);
+  await hydrated(owner);
+  await owner.fill('input[name=from]', '2016-01-01');
+  await owner.fill('input[name=to]', '2017-12-31');
+  await Promise.all([owner.waitForURL(/from=2016-01-01/), owner.click('button:has-text("Apply")')]);
+  await owner.waitForSelector('[data-testid=drift-table]');
+  const copiedUrl = owner.url();
+  const ownerRows = await driftRows(owner);
+  const ownerSummary = await owner.innerText('[data-testid=drift-summary]');
+  assert.match(copiedUrl, /version=v1/);
+  assert.match(copiedUrl, /baseline=training/);
+  assert.match(ownerSummary, /2016-01-01 to 2017-12-31 \(138761 rows\)/);
+
+  const member = await newPage();
+  await login(member, memberName, memberPassword);
+  await member.goto(copiedUrl);
+  await member.waitForSelector('[data-testid=drift-table]');
+  await hydrated(member);
+  await shot(member, 'shared-link-member');
+
+  assert.deepEqual(await driftRows(member), ownerRows);
+  assert.equal(await member.innerText('[data-testid=drift-summary]'), ownerSummary);
+});
+
+test('an API token is shown once after it is created', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}/account/tokens`);
+  await hydrated(page);
+  await page.fill('input[name=name]', 'e2e-pipeline');
+  await Promise.all([page.waitForURL(/\/account\/tokens$/), page.click('button:has-text("Create token")')]);
+
+  const secret = await page.innerText('[data-testid=new-token] code');
+  assert.match(secret, /^orr_[0-9a-f]{64}$/);
+  await shot(page, 'tokens');
+  await page.reload();
+  assert.equal(await page.$('[data-testid=new-token]'), null);
+  assert.match(await page.innerText('table.data'), /e2e-pipeline/);
+});
