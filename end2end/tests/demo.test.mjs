@@ -91,7 +91,7 @@ test('demo drift page shows the golden values', async () => {
     const actual = Number(row.value);
     assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.abs(expected), `${row.column}: ${actual} vs golden ${expected}`);
   }
-  assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 columns drift.*68785 rows.*2017-12-03 to 2018-01-01 \(70131 rows\)/s);
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 columns drift.*68,785 rows.*2017-12-03 to 2018-01-01 \(70,131 rows\)/s);
 });
 
 test('hovering a histogram bar shows its counts and shares', async () => {
@@ -143,7 +143,7 @@ test('a copied link opens the same view for another member', async () => {
   const ownerSummary = await owner.innerText('[data-testid=drift-summary]');
   assert.match(copiedUrl, /version=v1/);
   assert.match(copiedUrl, /baseline=training/);
-  assert.match(ownerSummary, /2016-01-01 to 2017-12-31 \(138761 rows\)/);
+  assert.match(ownerSummary, /2016-01-01 to 2017-12-31 \(138,761 rows\)/);
 
   const member = await newPage();
   await login(member, memberName, memberPassword);

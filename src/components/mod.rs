@@ -39,6 +39,19 @@ pub fn format_time(ms: i64) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// Formats a count with thousands separators: 68785 becomes "68,785".
+pub fn format_count(count: impl Into<u64>) -> String {
+    let digits = count.into().to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 /// Formats a statistic with four significant digits, switching to scientific notation for
 /// very small values so p-values like 1e-8 stay readable.
 pub fn format_stat(value: f64) -> String {
@@ -48,5 +61,25 @@ pub fn format_stat(value: f64) -> String {
         format!("{value:.3e}")
     } else {
         format!("{value:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_count_groups_thousands() {
+        assert_eq!(format_count(0u64), "0");
+        assert_eq!(format_count(999u64), "999");
+        assert_eq!(format_count(68_785u64), "68,785");
+        assert_eq!(format_count(1_234_567u64), "1,234,567");
+    }
+
+    #[test]
+    fn format_stat_switches_to_scientific_below_one_thousandth() {
+        assert_eq!(format_stat(0.023784886684748475), "0.0238");
+        assert_eq!(format_stat(1.0594949190740636e-8), "1.059e-8");
+        assert_eq!(format_stat(0.0), "0");
     }
 }

@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::format_stat;
+use crate::components::{format_count, format_stat};
 use crate::types::{ColumnDriftRow, DriftReport};
 
 /// The view a drift URL selects; every field is optional and defaults on the server.
@@ -131,8 +131,8 @@ pub fn DriftHeader(workspace: String, report: DriftReport, #[prop(optional)] fea
             " "
             <strong>{report.drifted_columns}" of "{report.columns.len()}</strong>
             " columns drift. Reference: "{report.baseline.as_str()}" data of version "{report.version.clone()}
-            " ("{report.reference_rows}" rows). Current: production, "
-            {report.window_from.clone()}" to "{report.window_to.clone()}" ("{report.current_rows}" rows)."
+             " ("{format_count(report.reference_rows)}" rows). Current: production, "
+            {report.window_from.clone()}" to "{report.window_to.clone()}" ("{format_count(report.current_rows)}" rows)."
         </p>
     }
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::CurrentViewer;
-use crate::components::{csrf_token, CsrfField, FormError};
+use crate::components::{csrf_token, format_count, CsrfField, FormError};
 use crate::types::{ModelInfo, Role, WorkspaceDetail};
 
 #[server(input = GetUrl)]
@@ -154,8 +154,8 @@ fn view_model_row(slug: &str, model: &ModelInfo, can_write: bool) -> impl IntoVi
                 <div class="muted small">{model.description.clone()}</div>
             </td>
             <td>{version}</td>
-            <td class="num">{training}</td>
-            <td class="num">{production}</td>
+            <td class="num">{format_count(training.max(0) as u64)}</td>
+            <td class="num">{format_count(production.max(0) as u64)}</td>
             <td class="num">{model.schema.columns.len()}</td>
             <td>
                 {can_write.then(|| view! {
