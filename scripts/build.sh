@@ -7,6 +7,8 @@
 # the same flags as `cargo test`, so tests reuse the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools that `cargo install` puts in place are on PATH even in a shell rustup did not set up.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 release=false
 for arg in "$@"; do

@@ -3,6 +3,8 @@
 # at the version in Cargo.lock, the npm packages (--npm) and Chromium (--browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools that `cargo install` puts in place are on PATH even in a shell rustup did not set up.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 want_browser=false
 want_npm=false
