@@ -63,13 +63,11 @@ pub struct FilteredReader {
 }
 
 impl FilteredReader {
-    pub fn new(inner: Box<dyn RecordReader + Send>, column: &str, keep: &[i64]) -> FilteredReader {
-        let column_index = inner
-            .columns()
-            .iter()
-            .position(|name| name == column)
-            .unwrap_or_else(|| panic!("the demo file has no column {column:?}"));
-        FilteredReader { inner, column_index, keep: keep.iter().copied().collect() }
+    pub fn new(inner: Box<dyn RecordReader + Send>, column: &str, keep: &[i64]) -> anyhow::Result<FilteredReader> {
+        let Some(column_index) = inner.columns().iter().position(|name| name == column) else {
+            anyhow::bail!("{} has no column \"{column}\" to filter on", inner.file_name());
+        };
+        Ok(FilteredReader { inner, column_index, keep: keep.iter().copied().collect() })
     }
 }
 
@@ -175,7 +173,7 @@ pub async fn load_slice(db: &Db, workspace_id: i64, slice: &DemoSlice, user_id: 
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo model {} is missing", slice.model))?;
     let reader = open_bytes(slice.file_name, Bytes::from_static(slice.data))?;
-    let reader = Box::new(FilteredReader::new(reader, slice.filter_column, &slice.keep));
+    let reader = Box::new(FilteredReader::new(reader, slice.filter_column, &slice.keep)?);
     let request = IngestRequest {
         model_id: model.id,
         schema: model.schema,

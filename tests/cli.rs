@@ -38,7 +38,8 @@ async fn token_create_then_ingest_file() {
     assert!(token_output.status.success(), "{}", String::from_utf8_lossy(&token_output.stderr));
     let stdout = String::from_utf8(token_output.stdout).unwrap();
     let token = stdout.lines().last().unwrap().trim().to_string();
-    assert!(token.starts_with("orr_") && token.len() == 68, "last line is the token: {stdout:?}");
+    assert!(token.starts_with("orr_"), "last line is the token: {stdout:?}");
+    assert_eq!(token.len(), 68, "last line is the token: {stdout:?}");
 
     let config = ServerConfig::for_data_dir(dir.to_path_buf(), None);
     let db = Db::connect(None, dir).await.unwrap();

@@ -29,7 +29,7 @@ fn small_schema() -> ModelSchema {
 const GOOD_CSV: &str = "id,ts,age,plan,pred\n1,2024-01-01,30,basic,0\n2,2024-01-01,41,pro,1\n3,2024-01-02,25,basic,0\n";
 const BAD_CSV: &str = "id,ts,age,plan,pred\n1,2024-02-01,30,basic,0\n2,2024-02-01,forty,pro,1\n3,2024-02-02,25,basic,0\n";
 
-/// A workspace `slug` owned by a new user, with the small model `churn`.
+/// Creates a workspace `slug` owned by a new user, with the small model `churn`.
 async fn workspace_with_model(app: &TestApp, owner: &str, slug: &str) -> (i64, i64) {
     let user_id = app.create_user(owner, PASSWORD).await;
     let workspace_id = app.db.create_workspace(slug, slug, user_id).await.unwrap();
@@ -402,6 +402,7 @@ async fn invalid_window_names_value(app: &TestApp) {
 
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let message = body_json(response).await["message"].as_str().unwrap().to_string();
-    assert!(message.contains("2024-13-01") && message.contains("YYYY-MM-DD"), "{message}");
+    assert!(message.contains("2024-13-01"), "{message}");
+    assert!(message.contains("YYYY-MM-DD"), "{message}");
 }
 on_both_databases!(invalid_window_names_value_on, invalid_window_names_value);

@@ -7,13 +7,13 @@ use leptos::prelude::*;
 
 use crate::app::CurrentViewer;
 
-/// A hidden form field with the session's CSRF token; every POST form includes one.
+/// Renders a hidden form field with the session's CSRF token. Every POST form includes one.
 #[component]
 pub fn CsrfField() -> impl IntoView {
     view! { <input type="hidden" name="csrf_token" value=csrf_token()/> }
 }
 
-/// The session's CSRF token, or an empty string for a visitor.
+/// Returns the session's CSRF token, or an empty string for a visitor.
 pub fn csrf_token() -> String {
     use_context::<CurrentViewer>()
         .and_then(|viewer| viewer.0)

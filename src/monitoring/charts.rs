@@ -26,7 +26,7 @@ pub struct HistogramBin {
     pub current_count: u64,
 }
 
-/// Where the histogram's x-axis labels go: under bin edges (numeric ranges) or under bin
+/// Placement of the histogram's x-axis labels: under bin edges (numeric ranges) or under bin
 /// centres (single values and categories).
 #[derive(Clone, Debug)]
 pub enum AxisLabels {

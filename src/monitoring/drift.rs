@@ -222,7 +222,7 @@ pub async fn drift_report(
     }
 }
 
-/// The report of a model with no data yet: every column, each with a note saying so.
+/// Builds the report of a model with no data yet: every column, each with a note saying so.
 async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -> Result<DriftReport, ApiError> {
     let model = db
         .model(workspace_id, model_name)

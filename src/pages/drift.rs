@@ -19,7 +19,7 @@ pub struct DriftQuery {
 }
 
 impl DriftQuery {
-    /// The query string that reproduces `report`'s view exactly.
+    /// Builds the query string that reproduces `report`'s view exactly.
     pub fn of_report(report: &DriftReport) -> String {
         format!(
             "?version={}&baseline={}&from={}&to={}",
@@ -93,7 +93,8 @@ pub fn DriftPage() -> impl IntoView {
     }
 }
 
-/// The breadcrumb, the view controls and the window summary, shared with the feature page.
+/// Renders the breadcrumb, the view controls and the window summary, shared with the feature
+/// page.
 #[component]
 pub fn DriftHeader(workspace: String, report: DriftReport, #[prop(optional)] feature: Option<String>) -> impl IntoView {
     let model_href = format!("/w/{workspace}/models/{}{}", report.model, DriftQuery::of_report(&report));

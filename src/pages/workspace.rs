@@ -169,8 +169,8 @@ fn view_model_row(slug: &str, model: &ModelInfo, can_write: bool) -> impl IntoVi
     }
 }
 
-/// The file-upload form; the CSRF token rides in the action URL because the multipart body
-/// is streamed to disk, not parsed by the CSRF check.
+/// Renders the file-upload form. The CSRF token goes in the action URL because the multipart
+/// body is streamed to disk, not parsed by the CSRF check.
 #[component]
 fn UploadForm(action: String, version: String) -> impl IntoView {
     let action_with_token = format!("{action}?csrf_token={}", csrf_token());

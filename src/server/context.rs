@@ -1,4 +1,4 @@
-//! What server functions need from the request: the application state and the user.
+//! Request context for server functions: the application state and the signed-in user.
 
 use leptos::prelude::*;
 

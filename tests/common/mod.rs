@@ -20,8 +20,8 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-/// True when PostgreSQL tests must run (CI sets ORRERY_REQUIRE_POSTGRES=1); otherwise they
-/// are skipped with a message when no server answers.
+/// Returns true when PostgreSQL tests must run (CI sets ORRERY_REQUIRE_POSTGRES=1). Otherwise
+/// they are skipped with a message when no server accepts the connection.
 fn postgres_required() -> bool {
     std::env::var("ORRERY_REQUIRE_POSTGRES").as_deref() == Ok("1")
 }
@@ -113,7 +113,7 @@ impl Browser {
         Request::get(path).header(header::COOKIE, &self.cookie).body(Body::empty()).unwrap()
     }
 
-    /// A form POST with the CSRF token added.
+    /// Builds a form POST with the CSRF token added.
     pub fn post_form(&self, path: &str, body: &str) -> Request<Body> {
         let body = if body.is_empty() {
             format!("csrf_token={}", self.csrf_token)
@@ -123,7 +123,7 @@ impl Browser {
         form_request(path, &body, Some(&self.cookie))
     }
 
-    /// A form POST without the CSRF token.
+    /// Builds a form POST without the CSRF token.
     pub fn post_form_without_token(&self, path: &str, body: &str) -> Request<Body> {
         form_request(path, body, Some(&self.cookie))
     }
@@ -149,15 +149,12 @@ pub fn bearer(method: &str, path: &str, token: &str, content_type: &str, body: V
 
 /// Returns `name=value` of the session cookie a response sets.
 pub fn session_cookie(response: &Response<Body>) -> Option<String> {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("orrery_session="))
-        .map(|value| value.split(';').next().unwrap_or("").to_string())
+    let header = set_cookie_header(response);
+    let pair = header.split(';').next().unwrap_or("");
+    (!pair.is_empty()).then(|| pair.to_string())
 }
 
+/// Returns the whole Set-Cookie header of the session cookie, or an empty string.
 pub fn set_cookie_header(response: &Response<Body>) -> String {
     response
         .headers()
