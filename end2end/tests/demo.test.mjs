@@ -171,3 +171,56 @@ test('an API token is shown once after it is created', async () => {
   assert.equal(await page.$('[data-testid=new-token]'), null);
   assert.match(await page.innerText('table.data'), /e2e-pipeline/);
 });
+
+test('a model created and filled through the forms shows its drift', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}/w/demo`);
+  await hydrated(page);
+
+  await page.click('summary:has-text("Create a model")');
+  const form = 'form[action="/w/demo/models"]';
+  await page.fill(`${form} input[name=name]`, 'e2e-churn');
+  await page.fill(`${form} input[name=id_column]`, 'id');
+  await page.fill(`${form} input[name=timestamp_column]`, 'ts');
+  await page.fill(`${form} input[name=numeric_features]`, 'age');
+  await page.fill(`${form} input[name=categorical_features]`, 'plan');
+  await page.fill(`${form} input[name=prediction]`, 'pred');
+  await shot(page, 'create-model-form');
+  await Promise.all([page.waitForURL(/\/w\/demo$/), page.click(`${form} button[type=submit]`)]);
+  const row = page.locator('tr', { has: page.locator('a:has-text("e2e-churn")') });
+  assert.equal(await row.count(), 1);
+
+  const upload = async (environment, csv, skipBadRows) => {
+    await page.goto(`${baseUrl}/w/demo`);
+    await hydrated(page);
+    const modelRow = page.locator('tr', { has: page.locator('a:has-text("e2e-churn")') });
+    await modelRow.locator('summary:has-text("Upload data")').click();
+    await modelRow.locator('select[name=environment]').selectOption(environment);
+    if (skipBadRows) await modelRow.locator('input[name=skip_bad_rows]').check();
+    await modelRow.locator('input[type=file]').setInputFiles({ name: `${environment}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await Promise.all([page.waitForNavigation(), modelRow.locator('button:has-text("Upload")').click()]);
+  };
+
+  const training = 'id,ts,age,plan,pred\n1,2024-01-01,30,basic,0\n2,2024-01-01,41,pro,1\n3,2024-01-02,25,basic,0\n4,2024-01-02,52,pro,1\n';
+  await upload('training', training, false);
+  assert.match(page.url(), /\/w\/demo\/models\/e2e-churn\?version=v1/);
+
+  const production = 'id,ts,age,plan,pred\n5,2024-02-01,33,basic,0\n6,2024-02-01,forty,pro,1\n7,2024-02-02,61,pro,1\n';
+  await upload('production', production, false);
+  const error = await page.innerText('.form-error');
+  await shot(page, 'upload-bad-row');
+  assert.match(error, /row 2, column "age"/);
+  assert.match(error, /forty/);
+
+  await upload('production', production, true);
+  await page.waitForSelector('[data-testid=drift-table]');
+  await hydrated(page);
+  await shot(page, 'uploaded-model-drift');
+  const rows = await driftRows(page);
+  assert.deepEqual(rows.map((r) => r.column).sort(), ['age', 'plan', 'pred']);
+  // Four reference rows: Evidently's small-sample rules pick K-S for numbers, chi-square
+  // for three or more categories, and the z-test for two.
+  assert.match(rows.find((r) => r.column === 'age').text, /K-S p_value/);
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /\(2 rows\)/);
+});

@@ -60,15 +60,6 @@ impl Db {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn set_default_workspace(
         &self,
         user_id: i64,

@@ -142,7 +142,13 @@ impl FileFormat {
 
 /// Opens a file on disk with the reader for its format.
 pub fn open_path(path: &Path) -> Result<Box<dyn RecordReader + Send>, IngestError> {
-    let file_name = path.display().to_string();
+    open_path_as(path, &path.display().to_string())
+}
+
+/// Opens a file on disk, naming it `file_name` in messages and picking its format by that
+/// name: an upload spooled to a temporary path keeps the name its sender gave it.
+pub fn open_path_as(path: &Path, file_name: &str) -> Result<Box<dyn RecordReader + Send>, IngestError> {
+    let file_name = file_name.to_string();
     let io_error = |source| IngestError::Io {
         file: file_name.clone(),
         source,

@@ -72,7 +72,7 @@ impl From<&RowError> for SkippedRow {
 pub enum IngestFailure {
     #[error("{0}")]
     File(#[from] IngestError),
-    #[error("{file} was not ingested: {count} bad rows{more}. First: {first}. Fix the rows, or upload again with skip_bad_rows to store the good rows and list the bad ones.", count = errors.len(), more = if *truncated { " or more" } else { "" }, first = errors.first().map(|e| e.message.clone()).unwrap_or_default())]
+    #[error("{file} was not ingested because {count} {rows} invalid{more}. The first: {first} Fix the rows, or upload again with skip_bad_rows to store the good rows and list the bad ones.", count = errors.len(), rows = if errors.len() == 1 { "row is" } else { "rows are" }, more = if *truncated { " (or more)" } else { "" }, first = errors.first().map(|e| e.message.clone()).unwrap_or_default())]
     BadRows { file: String, errors: Vec<SkippedRow>, truncated: bool },
     #[error("{file} has no data rows; nothing was stored")]
     NoRows { file: String },

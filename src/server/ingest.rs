@@ -156,6 +156,8 @@ async fn prepare(
 struct SpooledFile {
     _directory: tempfile::TempDir,
     path: PathBuf,
+    /// The name the sender gave the file, used in messages.
+    file_name: String,
 }
 
 async fn spool_stream<S, E>(state: &AppState, file_name: &str, mut stream: S) -> Result<SpooledFile, ApiError>
@@ -196,7 +198,7 @@ where
             .map_err(|error| ApiError::internal(format!("could not write the upload: {error}")))?;
     }
     file.flush().await.map_err(|error| ApiError::internal(format!("could not write the upload: {error}")))?;
-    Ok(SpooledFile { _directory: directory, path })
+    Ok(SpooledFile { _directory: directory, path, file_name: safe_name })
 }
 
 async fn run_ingestion(
@@ -205,7 +207,8 @@ async fn run_ingestion(
     spooled: &SpooledFile,
 ) -> Result<crate::monitoring::ingestion::IngestOutcome, ApiError> {
     let path = spooled.path.clone();
-    let reader = tokio::task::spawn_blocking(move || crate::ingest::open_path(&path))
+    let name = spooled.file_name.clone();
+    let reader = tokio::task::spawn_blocking(move || crate::ingest::open_path_as(&path, &name))
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?
         .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", error.to_string()))?;

@@ -3,10 +3,19 @@
 //! of reference ∪ current, expected count = reference count · n_cur / n_ref,
 //! χ² = Σ (observed - expected)² / expected, k - 1 degrees of freedom.
 
-use statrs::function::gamma::gamma_ur;
+use statrs::function::gamma::checked_gamma_ur;
 
 use super::binning::value_binning;
 use super::{Distribution, Measurement, StatError};
+
+/// Computes Q(a, x), the upper regularized incomplete gamma function, for a > 0 and x ≥ 0.
+/// statrs panics at x = 0, which identical distributions produce; Q(a, 0) = 1 by definition.
+pub(super) fn upper_regularized_gamma(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 1.0;
+    }
+    checked_gamma_ur(a, x).unwrap_or(0.0)
+}
 
 /// Returns (χ², degrees of freedom, p-value) for per-category counts of equal length.
 ///
@@ -36,7 +45,7 @@ pub fn chi_square(reference_counts: &[u64], current_counts: &[u64]) -> (f64, u32
         let deviation = current as f64 - expected;
         statistic += deviation * deviation / expected;
     }
-    let p_value = gamma_ur(degrees_of_freedom as f64 / 2.0, statistic / 2.0);
+    let p_value = upper_regularized_gamma(degrees_of_freedom as f64 / 2.0, statistic / 2.0);
     (statistic, degrees_of_freedom, p_value)
 }
 
@@ -52,6 +61,15 @@ pub(super) fn measure(reference: &Distribution, current: &Distribution) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chi_square_identical_counts_is_no_drift() {
+        // scipy.stats.chisquare([2, 2], [2, 2]) gives statistic 0.0, pvalue 1.0.
+        let (statistic, degrees_of_freedom, p_value) = super::chi_square(&[2, 2], &[2, 2]);
+        assert_eq!(statistic, 0.0);
+        assert_eq!(degrees_of_freedom, 1);
+        assert_eq!(p_value, 1.0);
+    }
+
     use super::*;
 
     /// (reference counts, current counts, χ², p-value) from scipy 1.17.1

@@ -2,7 +2,7 @@
 //! z = (p_cur - p_ref) / sqrt(P (1 - P) (1/n_ref + 1/n_cur)) for the share of the first
 //! category in sorted order, P the pooled share, and the two-sided p-value 2 · (1 - Φ(|z|)).
 
-use statrs::function::gamma::gamma_ur;
+use super::chi_square::upper_regularized_gamma;
 
 use super::binning::value_binning;
 use super::{Distribution, Measurement, StatError};
@@ -23,7 +23,7 @@ pub fn z_test(reference_hits: u64, reference_total: u64, current_hits: u64, curr
     let z = (current_share - reference_share) / standard_error;
     // 2 · (1 - Φ(|z|)) = erfc(|z| / √2) = Q(1/2, z² / 2), which keeps its precision for
     // large |z|. statrs's erfc is about 4e-11 off near |z| = 2, its gamma_ur is not.
-    let p_value = gamma_ur(0.5, z * z / 2.0);
+    let p_value = upper_regularized_gamma(0.5, z * z / 2.0);
     (z, p_value)
 }
 
@@ -46,6 +46,14 @@ pub(super) fn measure(reference: &Distribution, current: &Distribution) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn z_test_equal_shares_is_no_drift() {
+        // Equal shares give z = 0 and p = 2 · (1 - Φ(0)) = 1.
+        let (z, p_value) = super::z_test(2, 4, 1, 2);
+        assert_eq!(z, 0.0);
+        assert_eq!(p_value, 1.0);
+    }
+
     use super::*;
 
     #[test]
