@@ -406,3 +406,17 @@ async fn invalid_window_names_value(app: &TestApp) {
     assert!(message.contains("YYYY-MM-DD"), "{message}");
 }
 on_both_databases!(invalid_window_names_value_on, invalid_window_names_value);
+
+async fn session_works_on_another_replica(app: &TestApp) {
+    app.create_user("alice", PASSWORD).await;
+    let replica = app.replica().await;
+    let browser = app.login("alice", PASSWORD).await;
+
+    let page = replica.send(browser.get("/account/tokens")).await;
+    let created = replica.send(browser.post_form("/workspaces", "name=Shared")).await;
+
+    assert_eq!(page.status(), StatusCode::OK, "the session store is shared");
+    assert_eq!(location(&created), "/w/shared", "the CSRF token is valid on every replica");
+    replica.finish().await;
+}
+on_both_databases!(session_works_on_another_replica_on, session_works_on_another_replica);

@@ -176,10 +176,17 @@ pub async fn login(
     State(state): State<AppState>,
     session: Session,
     connect_info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let username = form.username.trim().to_lowercase();
-    let address = connect_info.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .map(|address| address.trim().to_string())
+        .filter(|address| !address.is_empty() && state.config.trust_forwarded_for);
+    let address = forwarded.or_else(|| connect_info.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string()));
     let account_key = format!("user:{username}");
     let address_key = format!("addr:{}", address.as_deref().unwrap_or("unknown"));
     let since = crate::db::now_ms() - RATE_LIMIT_WINDOW_MS;

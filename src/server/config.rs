@@ -33,6 +33,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ORRERY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Take the client address for login rate limits from the first X-Forwarded-For entry.
+    /// Set this only behind a load balancer that overwrites that header.
+    #[arg(long, env = "ORRERY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// Largest accepted upload, in megabytes.
     #[arg(long, env = "ORRERY_MAX_UPLOAD_MB", default_value_t = 2048)]
     pub max_upload_mb: u64,
@@ -53,6 +58,7 @@ impl ServerConfig {
             demo_password: None,
             site_dir: PathBuf::from("target/site"),
             public_url: None,
+            trust_forwarded_for: false,
             max_upload_mb: 2048,
         }
     }

@@ -69,6 +69,16 @@ impl TestApp {
         TestApp { router: router(state.clone()), db, state, _data_dir: data_dir, postgres_database }
     }
 
+    /// Starts a second application on the same database, as another replica behind a load
+    /// balancer would run. Only the first instance drops the database.
+    pub async fn replica(&self) -> TestApp {
+        let config = (*self.state.config).clone();
+        let data_dir = tempfile::tempdir().expect("a temporary folder");
+        let mut app = TestApp::start(config, data_dir, None).await;
+        app.postgres_database = None;
+        app
+    }
+
     /// Closes the pool and drops a PostgreSQL test database.
     pub async fn finish(self) {
         use sqlx::Connection;
