@@ -111,3 +111,96 @@ fn user_create_rejects_short_password() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 8 characters"));
 }
+
+/// Writes the census rows of `year` as CSV, from the demo Parquet file.
+fn census_year_csv(path: &std::path::Path, year: i64) {
+    use orrery::ingest::{open_path, Cell, RecordReader};
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-data/us_census_ma_employment.parquet");
+    let reader = open_path(&source).unwrap();
+    let mut reader = orrery::demo::FilteredReader::new(reader, "year", &[year]).unwrap();
+    let mut csv = reader.columns().join(",") + "\n";
+    while let Some(row) = reader.next_row() {
+        let cells: Vec<String> = row
+            .unwrap()
+            .cells
+            .iter()
+            .map(|cell| match cell {
+                Cell::Missing => String::new(),
+                Cell::Number(value) => value.to_string(),
+                Cell::Integer(value) => value.to_string(),
+                Cell::Text(text) => text.clone(),
+                Cell::Boolean(value) => value.to_string(),
+                Cell::Timestamp(value) => value.to_string(),
+            })
+            .collect();
+        csv.push_str(&cells.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn drift_command_matches_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("census_2015.csv");
+    let current = dir.path().join("census_2018.csv");
+    census_year_csv(&reference, 2015);
+    census_year_csv(&current, 2018);
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/golden/golden_us_census_ma_employment_2015_vs_2018.json")).unwrap();
+    let list = |key: &str| {
+        golden["meta"][key].as_array().unwrap().iter().map(|name| name.as_str().unwrap()).collect::<Vec<_>>().join(",")
+    };
+
+    let output = orrery(
+        dir.path(),
+        &[
+            "drift", "--reference", reference.to_str().unwrap(), "--current", current.to_str().unwrap(),
+            "--numerical", &list("numerical"), "--categorical", &list("categorical"), "--format", "json",
+        ],
+        "",
+    );
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["reference_rows"], 68_785);
+    assert_eq!(report["current_rows"], 70_131);
+    assert_eq!(report["dataset_drift"], false);
+    for column in report["columns"].as_array().unwrap() {
+        let name = column["column"].as_str().unwrap();
+        let expected = &golden["columns"][name];
+        let value = column["value"].as_f64().unwrap();
+        let golden_value = expected["default"]["scipy_value"].as_f64().unwrap();
+        assert!((value - golden_value).abs() <= 1e-9 * golden_value.abs(), "{name}: {value} vs {golden_value}");
+        for statistic in column["statistics"].as_array().unwrap() {
+            let method = statistic["method"].as_str().unwrap();
+            let golden_stat = &expected["stats"][method];
+            // A p-value within 1e-6 relative or 1e-12 absolute; a distance within 1e-9 relative.
+            let (actual, wanted, relative, absolute) = match golden_stat["p_value"].as_f64() {
+                Some(p) => (statistic["p_value"].as_f64().unwrap(), p, 1e-6, 1e-12),
+                None => (statistic["value"].as_f64().unwrap(), golden_stat["value"].as_f64().unwrap(), 1e-9, 0.0),
+            };
+            let allowed = (relative * wanted.abs()).max(absolute);
+            assert!((actual - wanted).abs() <= allowed, "{name} {method}: {actual} vs golden {wanted}");
+        }
+    }
+}
+
+#[test]
+fn drift_command_names_missing_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("a.csv");
+    let current = dir.path().join("b.csv");
+    std::fs::write(&reference, "x,y\n1,a\n2,b\n").unwrap();
+    std::fs::write(&current, "x\n3\n").unwrap();
+
+    let output = orrery(
+        dir.path(),
+        &["drift", "--reference", reference.to_str().unwrap(), "--current", current.to_str().unwrap(), "--categorical", "y"],
+        "",
+    );
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("column \"y\" is missing from the current file"), "{stderr}");
+}

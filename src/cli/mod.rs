@@ -1,5 +1,6 @@
 //! The `orrery` command line: the server, account administration and file ingestion.
 
+pub mod drift;
 pub mod ingest;
 
 use std::io::BufRead;
@@ -33,6 +34,8 @@ pub enum Command {
     },
     /// Send a CSV or Parquet file of inferences to a running server.
     Ingest(ingest::IngestArgs),
+    /// Compare two CSV or Parquet files and print the drift of every column, with no server.
+    Drift(drift::DriftArgs),
 }
 
 /// Where the database is, for commands that open it directly.
@@ -89,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             create_token(&user, &name, &database).await
         }
         Command::Ingest(args) => ingest::run(args).await,
+        Command::Drift(args) => tokio::task::spawn_blocking(move || drift::run(args)).await?,
     }
 }
 
