@@ -182,6 +182,7 @@ pub async fn load_slice(db: &Db, workspace_id: i64, slice: &DemoSlice, user_id: 
         source: "demo".into(),
         skip_bad_rows: false,
         user_id,
+        idempotency_key: None,
     };
     let outcome = ingest(db, &request, reader).await?;
     Ok(outcome.rows_ingested)

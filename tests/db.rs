@@ -42,7 +42,7 @@ async fn stale_ingestion_is_failed(app: &TestApp) {
     let schema = orrery::demo::census_schema();
     let model_id = app.db.create_model(workspace_id, "m", "", &schema).await.unwrap();
     let version_id = app.db.ensure_version(model_id, "v1").await.unwrap();
-    let target = app.db.begin_ingestion(version_id, Environment::Production, "api", "a.csv", Some(user_id)).await.unwrap();
+    let target = app.db.begin_ingestion(version_id, Environment::Production, "api", "a.csv", Some(user_id), None).await.unwrap();
     let record = StoredRecord { record_id: "1".into(), timestamp_ms: 0, values_json: "[]".into() };
     app.db.insert_records(&target, &[record]).await.unwrap();
 

@@ -420,3 +420,52 @@ async fn session_works_on_another_replica(app: &TestApp) {
     replica.finish().await;
 }
 on_both_databases!(session_works_on_another_replica_on, session_works_on_another_replica);
+
+fn json_records_path(workspace: &str) -> String {
+    format!("/api/v1/workspaces/{workspace}/models/churn/versions/v1/environments/production/records")
+}
+
+async fn json_and_ndjson_batches_ingest(app: &TestApp) {
+    let (user_id, workspace_id) = workspace_with_model(app, "owner", "team").await;
+    let token = api_token(&app.db, user_id).await;
+    let array = br#"{"records": [{"id": 1, "ts": "2024-03-01T10:00:00Z", "age": 30, "plan": "basic", "pred": 0},
+                                {"id": 2, "ts": "2024-03-01T11:00:00Z", "age": 41.5, "plan": "pro", "pred": 1}]}"#;
+    let lines = b"{\"id\": 3, \"ts\": 1709290800, \"age\": 25, \"plan\": \"basic\", \"pred\": 0}\n{\"id\": 4, \"ts\": 1709294400, \"age\": null, \"plan\": \"pro\", \"pred\": 1}\n";
+
+    let batch = app.send(bearer("POST", &json_records_path("team"), &token, "application/json", array.to_vec())).await;
+    let stream = app.send(bearer("POST", &json_records_path("team"), &token, "application/x-ndjson", lines.to_vec())).await;
+
+    assert_eq!(batch.status(), StatusCode::CREATED);
+    assert_eq!(body_json(batch).await["rows_ingested"], 2);
+    assert_eq!(stream.status(), StatusCode::CREATED);
+    assert_eq!(body_json(stream).await["rows_ingested"], 2);
+    let model = app.db.model(workspace_id, "churn").await.unwrap().unwrap();
+    assert_eq!(app.db.versions(model.id).await.unwrap()[0].production_rows, 4);
+}
+on_both_databases!(json_and_ndjson_batches_ingest_on, json_and_ndjson_batches_ingest);
+
+async fn idempotency_key_stores_batch_once(app: &TestApp) {
+    let (user_id, workspace_id) = workspace_with_model(app, "owner", "team").await;
+    let token = api_token(&app.db, user_id).await;
+    let send = |body: &'static str| {
+        let mut request = bearer("POST", &records_path("team", "production"), &token, "text/csv", body.into());
+        request.headers_mut().insert("idempotency-key", "batch-0001".parse().unwrap());
+        request
+    };
+
+    let rejected = app.send(send(BAD_CSV)).await;
+    let first = app.send(send(GOOD_CSV)).await;
+    let retry = app.send(send(GOOD_CSV)).await;
+
+    assert_eq!(rejected.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(first.status(), StatusCode::CREATED, "a failed ingestion gives its key up");
+    let first = body_json(first).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    let retry = body_json(retry).await;
+    assert_eq!(retry["replayed"], true);
+    assert_eq!(retry["ingestion_id"], first["ingestion_id"]);
+    assert_eq!(retry["rows_ingested"], 3);
+    let model = app.db.model(workspace_id, "churn").await.unwrap().unwrap();
+    assert_eq!(app.db.versions(model.id).await.unwrap()[0].production_rows, 3, "the retry stored nothing");
+}
+on_both_databases!(idempotency_key_stores_batch_once_on, idempotency_key_stores_batch_once);

@@ -29,6 +29,16 @@ pub struct IngestionTarget {
     pub environment: Environment,
 }
 
+/// An earlier ingestion found by its idempotency key.
+#[derive(Clone, Debug)]
+pub struct KeyedIngestion {
+    pub ingestion_id: i64,
+    pub complete: bool,
+    pub file_name: String,
+    pub rows_ingested: i64,
+    pub rows_skipped: i64,
+}
+
 /// Summaries keyed by (bucket start in Unix ms, column name).
 pub type BucketSummaries = BTreeMap<(i64, String), ColumnSummary>;
 
@@ -43,11 +53,12 @@ impl Db {
         source: &str,
         file_name: &str,
         created_by: Option<i64>,
+        idempotency_key: Option<&str>,
     ) -> Result<IngestionTarget, sqlx::Error> {
         let ingestion_id = sqlx::query_scalar(
-            "INSERT INTO ingestions (model_version_id, environment, source, file_name,
-                                     rows_ingested, rows_skipped, status, created_by, created_at)
-             VALUES ($1, $2, $3, $4, 0, 0, 'pending', $5, $6) RETURNING id",
+            "INSERT INTO ingestions (model_version_id, environment, source, file_name, rows_ingested,
+                                     rows_skipped, status, created_by, created_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, 0, 0, 'pending', $5, $6, $7) RETURNING id",
         )
         .bind(model_version_id)
         .bind(environment.as_str())
@@ -55,6 +66,7 @@ impl Db {
         .bind(file_name)
         .bind(created_by)
         .bind(now_ms())
+        .bind(idempotency_key)
         .fetch_one(&self.pool)
         .await?;
         Ok(IngestionTarget { ingestion_id, model_version_id, environment })
@@ -143,11 +155,41 @@ impl Db {
             .bind(target.ingestion_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("UPDATE ingestions SET status = 'failed' WHERE id = $1")
+        sqlx::query("UPDATE ingestions SET status = 'failed', idempotency_key = NULL WHERE id = $1")
             .bind(target.ingestion_id)
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await
+    }
+
+    /// Returns the ingestion that used `idempotency_key` for this model version and
+    /// environment, if any: its id, status, file name and row counts.
+    pub async fn ingestion_by_key(
+        &self,
+        model_id: i64,
+        version: &str,
+        environment: Environment,
+        idempotency_key: &str,
+    ) -> Result<Option<KeyedIngestion>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT i.id, i.status, i.file_name, i.rows_ingested, i.rows_skipped FROM ingestions i
+             JOIN model_versions v ON v.id = i.model_version_id
+             WHERE v.model_id = $1 AND v.version = $2 AND i.environment = $3 AND i.idempotency_key = $4",
+        )
+        .bind(model_id)
+        .bind(version)
+        .bind(environment.as_str())
+        .bind(idempotency_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(KeyedIngestion {
+            ingestion_id: row.try_get("id")?,
+            complete: row.try_get::<String, _>("status")? == "complete",
+            file_name: row.try_get("file_name")?,
+            rows_ingested: row.try_get("rows_ingested")?,
+            rows_skipped: row.try_get("rows_skipped")?,
+        }))
     }
 
     /// Marks ingestions that stayed pending since before `before_ms` as failed (their server

@@ -14,7 +14,8 @@ pub enum IngestError {
 
     #[error(
         "{file} has the unsupported extension \".{extension}\". Upload a file ending in .csv, \
-         .parquet or .pq, or remove the extension to detect the format from the content."
+         .parquet, .pq, .json, .ndjson or .jsonl, or remove the extension to detect the format \
+         from the content."
     )]
     UnsupportedExtension { file: String, extension: String },
 
@@ -55,6 +56,9 @@ pub enum IngestError {
          file again."
     )]
     InvalidParquet { file: String, message: String },
+
+    #[error("{file} is not valid JSON records: {message}. Send one JSON object per line, or an array of objects.")]
+    InvalidJson { file: String, message: String },
 
     #[error(
         "{file}: missing required columns {}. Rename the columns in the file or change the \

@@ -8,6 +8,7 @@
 
 mod csv_reader;
 mod error;
+mod json_reader;
 mod parquet_reader;
 mod timestamp;
 mod validate;
@@ -23,6 +24,7 @@ use bytes::Bytes;
 
 pub use csv_reader::CsvReader;
 pub use error::IngestError;
+pub use json_reader::JsonReader;
 pub use parquet_reader::ParquetReader;
 pub use timestamp::{
     format_timestamp_ms, parse_timestamp_text, timestamp_from_float, timestamp_from_integer,
@@ -84,11 +86,16 @@ pub trait RecordReader {
 pub enum FileFormat {
     Csv,
     Parquet,
+    /// A JSON array of records, an object with a `records` array, or one object per line.
+    Json,
 }
 
 /// File name extensions that [`FileFormat::from_file_name`] accepts, in lower case, for upload
 /// forms and help text.
-pub const ACCEPTED_EXTENSIONS: [&str; 3] = ["csv", "parquet", "pq"];
+pub const ACCEPTED_EXTENSIONS: [&str; 6] = ["csv", "parquet", "pq", "json", "ndjson", "jsonl"];
+
+/// Bytes read to detect the format of a file whose name has no extension.
+const SNIFF_BYTES: usize = 512;
 
 /// First four bytes (and last four bytes) of every Parquet file.
 const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
@@ -114,6 +121,7 @@ impl FileFormat {
         match extension.to_ascii_lowercase().as_str() {
             "csv" => Ok(Some(FileFormat::Csv)),
             "parquet" | "pq" => Ok(Some(FileFormat::Parquet)),
+            "json" | "ndjson" | "jsonl" => Ok(Some(FileFormat::Json)),
             _ => Err(IngestError::UnsupportedExtension {
                 file: file_name.to_string(),
                 extension: extension.to_string(),
@@ -122,10 +130,14 @@ impl FileFormat {
     }
 
     /// Detects the format from the first bytes of the file: Parquet when they are the `PAR1`
-    /// magic number, CSV otherwise.
+    /// magic number, JSON when the first non-blank byte opens an object or array, CSV
+    /// otherwise.
     pub fn from_content(first_bytes: &[u8]) -> FileFormat {
+        let first_text = first_bytes.iter().find(|byte| !byte.is_ascii_whitespace());
         if first_bytes.starts_with(PARQUET_MAGIC) {
             FileFormat::Parquet
+        } else if matches!(first_text, Some(b'{') | Some(b'[')) {
+            FileFormat::Json
         } else {
             FileFormat::Csv
         }
@@ -157,10 +169,10 @@ pub fn open_path_as(path: &Path, file_name: &str) -> Result<Box<dyn RecordReader
     let format = match FileFormat::from_file_name(&file_name)? {
         Some(format) => format,
         None => {
-            let mut first_bytes = Vec::with_capacity(PARQUET_MAGIC.len());
+            let mut first_bytes = Vec::with_capacity(SNIFF_BYTES);
             File::open(path)
                 .map_err(io_error)?
-                .take(PARQUET_MAGIC.len() as u64)
+                .take(SNIFF_BYTES as u64)
                 .read_to_end(&mut first_bytes)
                 .map_err(io_error)?;
             FileFormat::from_content(&first_bytes)
@@ -176,6 +188,7 @@ pub fn open_path_as(path: &Path, file_name: &str) -> Result<Box<dyn RecordReader
             Some(total_bytes),
         )?)),
         FileFormat::Parquet => Ok(Box::new(ParquetReader::new(&file_name, file)?)),
+        FileFormat::Json => Ok(Box::new(JsonReader::new(&file_name, file, Some(total_bytes))?)),
     }
 }
 
@@ -197,6 +210,10 @@ pub fn open_bytes(
             )?))
         }
         FileFormat::Parquet => Ok(Box::new(ParquetReader::new(file_name, data)?)),
+        FileFormat::Json => {
+            let total_bytes = data.len() as u64;
+            Ok(Box::new(JsonReader::new(file_name, std::io::Cursor::new(data), Some(total_bytes))?))
+        }
     }
 }
 
@@ -328,7 +345,8 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "inferences.xlsx has the unsupported extension \".xlsx\". Upload a file ending in \
-             .csv, .parquet or .pq, or remove the extension to detect the format from the content."
+             .csv, .parquet, .pq, .json, .ndjson or .jsonl, or remove the extension to detect the \
+             format from the content."
         );
     }
 

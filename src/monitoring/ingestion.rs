@@ -34,6 +34,8 @@ pub struct IngestRequest {
     pub source: String,
     pub skip_bad_rows: bool,
     pub user_id: Option<i64>,
+    /// A client-chosen key; a second ingestion with the same key is rejected.
+    pub idempotency_key: Option<String>,
 }
 
 /// What a finished ingestion reports.
@@ -47,6 +49,9 @@ pub struct IngestOutcome {
     pub rows_skipped: u64,
     /// The first skipped rows with the reason each was skipped.
     pub skipped: Vec<SkippedRow>,
+    /// True when this answers a retry: the rows were stored by an earlier request with the
+    /// same idempotency key, and nothing was stored again.
+    pub replayed: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -76,6 +81,8 @@ pub enum IngestFailure {
     BadRows { file: String, errors: Vec<SkippedRow>, truncated: bool },
     #[error("{file} has no data rows; nothing was stored")]
     NoRows { file: String },
+    #[error("another request with idempotency key \"{key}\" is being ingested; retry when it has finished")]
+    KeyInUse { key: String },
     #[error("storing the rows failed: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -99,8 +106,15 @@ pub async fn ingest(
 
     let version_id = db.ensure_version(request.model_id, &request.version).await?;
     let target = db
-        .begin_ingestion(version_id, request.environment, &request.source, &file, request.user_id)
-        .await?;
+        .begin_ingestion(version_id, request.environment, &request.source, &file, request.user_id, request.idempotency_key.as_deref())
+        .await
+        .map_err(|error| {
+            if crate::db::is_unique_violation(&error) {
+                IngestFailure::KeyInUse { key: request.idempotency_key.clone().unwrap_or_default() }
+            } else {
+                IngestFailure::Database(error)
+            }
+        })?;
     tracing::info!(ingestion = target.ingestion_id, file = %file, version = %request.version, environment = request.environment.as_str(), "ingestion started");
 
     let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
@@ -128,6 +142,7 @@ pub async fn ingest(
                 rows_ingested: rows,
                 rows_skipped: skipped,
                 skipped: errors,
+                replayed: false,
             })
         }
         Err(failure) => {

@@ -97,20 +97,72 @@ struct IngestParams {
     file_name: Option<String>,
 }
 
+/// Longest accepted `Idempotency-Key` header.
+const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 200;
+
 /// Handles the POST …/versions/{version}/environments/{environment}/records route: the body
-/// is a CSV or Parquet file.
+/// is a CSV, Parquet or JSON file (JSON: an array of records, `{"records": [...]}`, or one
+/// object per line). With an `Idempotency-Key` header, a retry of a stored batch returns the
+/// first outcome and stores nothing.
 async fn ingest_body(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((slug, model_name, version, environment)): Path<(String, String, String, String)>,
     Query(params): Query<IngestParams>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (request, file_name) = prepare(&state, &user, &slug, &model_name, &version, &environment, params.skip_bad_rows, params.file_name).await?;
+    let file_name = params.file_name.or_else(|| default_name_for(&headers));
+    let (mut request, file_name) = prepare(&state, &user, &slug, &model_name, &version, &environment, params.skip_bad_rows, file_name).await?;
+    request.idempotency_key = idempotency_key(&headers)?;
+
+    if let Some(key) = &request.idempotency_key {
+        if let Some(earlier) = state.db.ingestion_by_key(request.model_id, &request.version, request.environment, key).await? {
+            if !earlier.complete {
+                return Err(ApiError::conflict(format!("another request with idempotency key \"{key}\" is being ingested; retry when it has finished")));
+            }
+            tracing::info!(user = user.id, ingestion = earlier.ingestion_id, key = %key, "replayed an ingestion by its idempotency key");
+            let outcome = crate::monitoring::ingestion::IngestOutcome {
+                ingestion_id: earlier.ingestion_id,
+                file: earlier.file_name,
+                version: request.version.clone(),
+                environment: request.environment,
+                rows_ingested: earlier.rows_ingested as u64,
+                rows_skipped: earlier.rows_skipped as u64,
+                skipped: Vec::new(),
+                replayed: true,
+            };
+            return Ok((StatusCode::OK, Json(outcome)).into_response());
+        }
+    }
 
     let spooled = spool_stream(&state, &file_name, body.into_data_stream()).await?;
     let outcome = run_ingestion(&state, &request, &spooled).await?;
     Ok((StatusCode::CREATED, Json(outcome)).into_response())
+}
+
+/// Names a body sent without `file_name` by its content type, so its format is detected.
+fn default_name_for(headers: &axum::http::HeaderMap) -> Option<String> {
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let extension = match content_type.split(';').next()?.trim() {
+        "text/csv" => "csv",
+        "application/json" => "json",
+        "application/x-ndjson" | "application/jsonl" | "application/ndjson" => "ndjson",
+        "application/vnd.apache.parquet" | "application/x-parquet" => "parquet",
+        _ => return None,
+    };
+    Some(format!("request-body.{extension}"))
+}
+
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().map(str::trim).unwrap_or("");
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LENGTH {
+        return Err(ApiError::bad_request(format!(
+            "invalid Idempotency-Key header: use 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters, such as a UUID"
+        )));
+    }
+    Ok(Some(key.to_string()))
 }
 
 /// Checks access and arguments shared by the API and the upload form.
@@ -148,6 +200,7 @@ async fn prepare(
         source: if user.csrf_token.is_some() { "upload form".into() } else { "api".into() },
         skip_bad_rows,
         user_id: Some(user.id),
+        idempotency_key: None,
     };
     Ok((request, file_name))
 }
@@ -215,6 +268,7 @@ async fn run_ingestion(
 
     ingest(&state.db, request, reader).await.map_err(|failure| match failure {
         IngestFailure::Database(error) => error.into(),
+        IngestFailure::KeyInUse { .. } => ApiError::conflict(failure.to_string()),
         IngestFailure::BadRows { ref errors, .. } => {
             let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rows", failure.to_string());
             error.details = Some(serde_json::json!({ "rows": errors }));
