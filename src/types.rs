@@ -183,3 +183,58 @@ pub struct FeatureReport {
     pub histogram: Chart,
     pub drift_over_time: Chart,
 }
+
+/// Verdict of a data-quality check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QualityStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl QualityStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityStatus::Pass => "pass",
+            QualityStatus::Warn => "warn",
+            QualityStatus::Fail => "fail",
+        }
+    }
+}
+
+/// Data quality of one column in the current window, compared with the baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnQuality {
+    pub column: String,
+    pub role: String,
+    pub kind: String,
+    pub reference_missing_share: f64,
+    pub current_missing_share: f64,
+    /// Share of current rows with an infinite number.
+    pub current_invalid_share: f64,
+    /// Numeric columns: share of current values outside the baseline's [min, max].
+    pub out_of_range_share: Option<f64>,
+    pub reference_min: Option<f64>,
+    pub reference_max: Option<f64>,
+    /// Categorical columns: share of current rows whose category the baseline lacks, and the
+    /// first of those categories.
+    pub new_category_share: Option<f64>,
+    pub new_categories: Vec<String>,
+    pub reference_distinct: usize,
+    pub current_distinct: usize,
+    pub status: QualityStatus,
+    /// One sentence per failed or warned check.
+    pub findings: Vec<String>,
+}
+
+/// The data-quality page: per-column checks plus volume and freshness of the model's data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityReport {
+    pub drift: DriftReport,
+    pub columns: Vec<ColumnQuality>,
+    /// Rows per day with production data in the window, as (`YYYY-MM-DD`, rows).
+    pub daily_rows: Vec<(String, u64)>,
+    pub latest_row_ms: Option<i64>,
+    pub freshness_status: QualityStatus,
+}

@@ -202,6 +202,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
         "/w/team-b/settings",
         "/w/team-b/models/churn",
         "/w/team-b/models/churn/features/age",
+        "/w/team-b/models/churn/quality",
         "/w/team-b/models/churn?version=v1&baseline=training",
     ];
     for page in pages {
@@ -224,6 +225,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
     let api = [
         ("GET", "/api/v1/workspaces/team-b/models".to_string()),
         ("GET", "/api/v1/workspaces/team-b/models/churn/drift".to_string()),
+        ("GET", "/api/v1/workspaces/team-b/models/churn/quality".to_string()),
         ("POST", records_path("team-b", "production")),
         ("POST", "/api/v1/workspaces/team-b/models".to_string()),
     ];
@@ -250,6 +252,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
         format!("{}?slug=team-b", <orrery::pages::workspace::GetWorkspace as ServerFn>::PATH),
         format!("{}?workspace=team-b&model=churn", <orrery::pages::drift::GetDriftReport as ServerFn>::PATH),
         format!("{}?workspace=team-b&model=churn&feature=age", <orrery::pages::feature::GetFeatureReport as ServerFn>::PATH),
+        format!("{}?workspace=team-b&model=churn", <orrery::pages::quality::GetQualityReport as ServerFn>::PATH),
     ];
     for path in &server_fns {
         let response = app.send(alice.get(path)).await;

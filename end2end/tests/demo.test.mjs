@@ -94,6 +94,21 @@ test('demo drift page shows the golden values', async () => {
   assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 columns drift.*68,785 rows.*2017-12-03 to 2018-01-01 \(70,131 rows\)/s);
 });
 
+test('the data-quality tab checks every column', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}/w/demo/models/nyc-flights-delay`);
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/quality\?/), page.click('a.tab:has-text("Data quality")')]);
+  await page.waitForSelector('[data-testid=quality-table]');
+  await shot(page, 'data-quality');
+
+  const columns = await page.$$eval('[data-testid=quality-table] tbody tr', (rows) => rows.map((row) => row.dataset.column));
+  assert.equal(columns.length, 11);
+  assert.match(page.url(), /version=v1&baseline=training&from=2013-12-03&to=2014-01-01/);
+  assert.match(await page.innerText('[data-testid=quality-volume]'), /rows/);
+});
+
 test('hovering a histogram bar shows its counts and shares', async () => {
   const page = await newPage();
   await login(page, 'demo', demoPassword);

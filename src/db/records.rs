@@ -251,6 +251,23 @@ impl Db {
         Ok(summaries)
     }
 
+    /// Returns the time of the latest completed row, in Unix ms, if any.
+    pub async fn latest_timestamp(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT MAX(r.timestamp_ms) FROM records r
+             JOIN ingestions i ON i.id = r.ingestion_id AND i.status = 'complete'
+             WHERE r.model_version_id = $1 AND r.environment = $2",
+        )
+        .bind(model_version_id)
+        .bind(environment.as_str())
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// Returns the first and last bucket start with completed data, if any.
     pub async fn bucket_range(
         &self,

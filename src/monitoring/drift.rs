@@ -18,7 +18,7 @@ use crate::types::{
     ColumnDriftRow, DriftReport, Environment, FeatureReport, ModelInfo, WorkspaceDetail,
 };
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 /// Length of the default current window, ending at the latest day with production data.
 pub const DEFAULT_WINDOW_DAYS: i64 = 30;
 
@@ -42,18 +42,18 @@ pub async fn workspace_detail(db: &Db, workspace: &Membership) -> Result<Workspa
 }
 
 /// The resolved view of a drift URL: which model, version, baseline and window.
-struct ResolvedView {
-    model: Model,
-    versions: Vec<String>,
-    version: String,
-    version_id: i64,
-    baseline: Environment,
+pub(crate) struct ResolvedView {
+    pub model: Model,
+    pub versions: Vec<String>,
+    pub version: String,
+    pub version_id: i64,
+    pub baseline: Environment,
     /// Inclusive first and last day of the current window, as Unix ms at 00:00 UTC.
-    from_day_ms: i64,
-    to_day_ms: i64,
+    pub from_day_ms: i64,
+    pub to_day_ms: i64,
 }
 
-async fn resolve_view(
+pub(crate) async fn resolve_view(
     db: &Db,
     workspace_id: i64,
     model_name: &str,
@@ -129,7 +129,7 @@ pub fn format_day(day_ms: i64) -> String {
 }
 
 /// Merges summaries per column.
-fn merge_by_column(rows: Vec<(i64, String, ColumnSummary)>) -> BTreeMap<String, ColumnSummary> {
+pub(crate) fn merge_by_column(rows: Vec<(i64, String, ColumnSummary)>) -> BTreeMap<String, ColumnSummary> {
     let mut merged: BTreeMap<String, ColumnSummary> = BTreeMap::new();
     for (_, column, summary) in rows {
         merged.entry(column).or_default().merge(&summary);
@@ -137,7 +137,7 @@ fn merge_by_column(rows: Vec<(i64, String, ColumnSummary)>) -> BTreeMap<String, 
     merged
 }
 
-fn role_name(role: ColumnRole) -> &'static str {
+pub(crate) fn role_name(role: ColumnRole) -> &'static str {
     match role {
         ColumnRole::Feature => "feature",
         ColumnRole::Prediction => "prediction",
@@ -146,7 +146,7 @@ fn role_name(role: ColumnRole) -> &'static str {
     }
 }
 
-fn kind_name(kind: ColumnKind) -> &'static str {
+pub(crate) fn kind_name(kind: ColumnKind) -> &'static str {
     match kind {
         ColumnKind::Numeric => "numeric",
         ColumnKind::Categorical => "categorical",
@@ -223,7 +223,7 @@ pub async fn drift_report(
 }
 
 /// Builds the report of a model with no data yet: every column, each with a note saying so.
-async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -> Result<DriftReport, ApiError> {
+pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -> Result<DriftReport, ApiError> {
     let model = db
         .model(workspace_id, model_name)
         .await?
@@ -253,7 +253,7 @@ async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -> Result<Dr
     })
 }
 
-async fn build_report(
+pub(crate) async fn build_report(
     db: &Db,
     view: &ResolvedView,
 ) -> Result<(DriftReport, BTreeMap<String, (ColumnSummary, ColumnSummary)>), ApiError> {

@@ -96,8 +96,18 @@ pub fn DriftPage() -> impl IntoView {
 /// Renders the breadcrumb, the view controls and the window summary, shared with the feature
 /// page.
 #[component]
-pub fn DriftHeader(workspace: String, report: DriftReport, #[prop(optional)] feature: Option<String>) -> impl IntoView {
-    let model_href = format!("/w/{workspace}/models/{}{}", report.model, DriftQuery::of_report(&report));
+pub fn DriftHeader(
+    workspace: String,
+    report: DriftReport,
+    #[prop(optional)] feature: Option<String>,
+    /// The page's tab: "drift" or "quality".
+    #[prop(default = "drift")]
+    tab: &'static str,
+) -> impl IntoView {
+    let query = DriftQuery::of_report(&report);
+    let model_href = format!("/w/{workspace}/models/{}{query}", report.model);
+    let quality_href = format!("/w/{workspace}/models/{}/quality{query}", report.model);
+    let tab_class = move |name: &str| if name == tab { "tab active" } else { "tab" };
     let versions = report
         .versions
         .iter()
@@ -115,8 +125,12 @@ pub fn DriftHeader(workspace: String, report: DriftReport, #[prop(optional)] fea
         <nav class="crumbs">
             <a href=format!("/w/{workspace}")>{workspace.clone()}</a>
             " / "
-            <a href=model_href>{report.model.clone()}</a>
+            <a href=model_href.clone()>{report.model.clone()}</a>
             {crumb_feature}
+        </nav>
+        <nav class="tabs">
+            <a class=tab_class("drift") href=model_href>"Drift"</a>
+            <a class=tab_class("quality") href=quality_href>"Data quality"</a>
         </nav>
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>

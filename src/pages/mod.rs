@@ -5,4 +5,5 @@ pub mod auth;
 pub mod drift;
 pub mod feature;
 pub mod not_found;
+pub mod quality;
 pub mod workspace;

@@ -185,7 +185,7 @@ fn UploadForm(action: String, version: String) -> impl IntoView {
                     </select>
                 </label>
                 <label class="check"><input type="checkbox" name="skip_bad_rows" value="true"/>" Skip bad rows"</label>
-                <label>"CSV or Parquet file" <input type="file" name="file" accept=".csv,.parquet,.pq" required/></label>
+                <label>"CSV, Parquet or JSON file" <input type="file" name="file" accept=".csv,.parquet,.pq,.json,.ndjson,.jsonl" required/></label>
                 <button type="submit">"Upload"</button>
             </form>
     }
