@@ -137,6 +137,9 @@ pub struct DriftReport {
     pub window_to: String,
     pub reference_rows: u64,
     pub current_rows: u64,
+    /// First and last day with production data for this version, as `YYYY-MM-DD`.
+    pub production_first_day: Option<String>,
+    pub production_last_day: Option<String>,
     pub drifted_columns: usize,
     pub columns: Vec<ColumnDriftRow>,
 }

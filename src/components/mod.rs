@@ -32,6 +32,21 @@ pub fn FormError() -> impl IntoView {
     }
 }
 
+/// Shows a failed page load: the message without the framework's prefix, and a way back.
+#[component]
+pub fn LoadError(error: ServerFnError, #[prop(into)] back: String) -> impl IntoView {
+    let message = match error {
+        ServerFnError::ServerError(message) => message,
+        other => other.to_string(),
+    };
+    view! {
+        <div class="form-error" role="alert" data-testid="load-error">
+            <p>{message}</p>
+            <p><a href=back>"Open the default view"</a></p>
+        </div>
+    }
+}
+
 /// Formats Unix milliseconds as `YYYY-MM-DD HH:MM` UTC.
 pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

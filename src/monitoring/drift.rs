@@ -248,6 +248,8 @@ pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -
         window_to: today,
         reference_rows: 0,
         current_rows: 0,
+        production_first_day: None,
+        production_last_day: None,
         drifted_columns: 0,
         columns,
     })
@@ -273,6 +275,7 @@ pub(crate) async fn build_report(
     columns.sort_by(|a, b| drift_severity(b).total_cmp(&drift_severity(a)).then(a.column.cmp(&b.column)));
 
     let rows_of = |summaries: &BTreeMap<String, ColumnSummary>| summaries.values().map(|s| s.rows).max().unwrap_or(0);
+    let production_range = db.bucket_range(view.version_id, Environment::Production).await?;
     let report = DriftReport {
         model: view.model.name.clone(),
         version: view.version.clone(),
@@ -282,6 +285,8 @@ pub(crate) async fn build_report(
         window_to: format_day(view.to_day_ms),
         reference_rows: rows_of(&reference),
         current_rows: rows_of(&current),
+        production_first_day: production_range.map(|(first, _)| format_day(first)),
+        production_last_day: production_range.map(|(_, last)| format_day(last)),
         drifted_columns: columns.iter().filter(|row| row.drift == Some(true)).count(),
         columns,
     };

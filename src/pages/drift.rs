@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{format_count, format_stat};
+use crate::components::{format_count, format_stat, LoadError};
 use crate::types::{ColumnDriftRow, DriftReport};
 
 /// The view a drift URL selects; every field is optional and defaults on the server.
@@ -83,10 +83,10 @@ pub fn DriftPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Computing drift…"</p> }>
             {move || Suspend::new(async move {
-                let (workspace, _, _) = target();
+                let (workspace, model, _) = target();
                 match report.await {
                     Ok(report) => view_report(workspace, report).into_any(),
-                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}")/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -160,6 +160,18 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
         .map(|row| view_row(&workspace, &report.model, &query, row))
         .collect_view();
 
+    let no_current = (!report.versions.is_empty() && report.current_rows == 0).then(|| {
+        let full_range = report.production_first_day.clone().zip(report.production_last_day.clone());
+        let text = match &full_range {
+            Some((first, last)) => format!("No production data in this window. Production data of version {} spans {first} to {last}.", report.version),
+            None => format!("Version {} has no production data yet. Upload production data from the workspace page.", report.version),
+        };
+        let link = full_range.map(|(first, last)| {
+            let href = format!("?version={}&baseline={}&from={first}&to={last}", encode(&report.version), report.baseline.as_str());
+            view! { " " <a href=href>"Show all production data"</a> }
+        });
+        view! { <p class="notice" data-testid="no-current-data">{text}{link}</p> }
+    });
     let empty = report.versions.is_empty().then(|| {
         view! {
             <p class="notice" data-testid="no-data">
@@ -171,6 +183,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
         <Title text=format!("{} drift · Orrery", report.model)/>
         <DriftHeader workspace=workspace.clone() report=report.clone()/>
         {empty}
+        {no_current}
         <table class="data drift-table" data-testid="drift-table">
             <thead>
                 <tr>

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::drift::{use_drift_target, DriftHeader, DriftQuery};
 use crate::components::chart::ChartView;
-use crate::components::format_stat;
+use crate::components::{format_stat, LoadError};
 use crate::types::FeatureReport;
 
 #[server(input = GetUrl)]
@@ -41,10 +41,10 @@ pub fn FeaturePage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Computing drift…"</p> }>
             {move || Suspend::new(async move {
-                let (workspace, _, _) = target();
+                let (workspace, model, _) = target();
                 match report.await {
                     Ok(report) => view_feature(workspace, report).into_any(),
-                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}")/> }.into_any(),
                 }
             })}
         </Suspense>

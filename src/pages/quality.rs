@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 
 use super::drift::{use_drift_target, DriftHeader, DriftQuery};
-use crate::components::{format_count, format_time};
+use crate::components::{format_count, format_time, LoadError};
 use crate::types::{ColumnQuality, QualityReport, QualityStatus};
 
 #[server(input = GetUrl)]
@@ -34,10 +34,10 @@ pub fn QualityPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Checking data quality…"</p> }>
             {move || Suspend::new(async move {
-                let (workspace, _, _) = target();
+                let (workspace, model, _) = target();
                 match report.await {
                     Ok(report) => view_quality(workspace, report).into_any(),
-                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}/quality")/> }.into_any(),
                 }
             })}
         </Suspense>
