@@ -407,6 +407,14 @@ async fn invalid_window_names_value(app: &TestApp) {
     let message = body_json(response).await["message"].as_str().unwrap().to_string();
     assert!(message.contains("2024-13-01"), "{message}");
     assert!(message.contains("YYYY-MM-DD"), "{message}");
+
+    let browser = app.login("owner", PASSWORD).await;
+    let page = app.send(browser.get("/w/team/models/churn?from=2024-13-01")).await;
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(page).await;
+    assert!(html.contains("invalid from date &quot;2024-13-01&quot;") || html.contains("invalid from date \"2024-13-01\""), "{html}");
+    assert!(!html.contains("error running server function"));
+    assert!(html.contains("Open the default view"));
 }
 on_both_databases!(invalid_window_names_value_on, invalid_window_names_value);
 
