@@ -11,6 +11,7 @@ use crate::pages::auth::{LoginPage, SetupPage};
 use crate::pages::drift::DriftPage;
 use crate::pages::feature::FeaturePage;
 use crate::pages::not_found::NotFound;
+use crate::pages::performance::PerformancePage;
 use crate::pages::quality::QualityPage;
 use crate::pages::workspace::{WorkspacePage, WorkspaceSettingsPage, WorkspacesPage};
 use crate::types::Viewer;
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:workspace/settings") view=WorkspaceSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model") view=DriftPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model/quality") view=QualityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/models/:model/performance") view=PerformancePage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/w/:workspace/models/:model/features/:feature")
                         view=FeaturePage

@@ -241,3 +241,27 @@ pub struct QualityReport {
     pub latest_row_ms: Option<i64>,
     pub freshness_status: QualityStatus,
 }
+
+/// One metric of the performance page, on the baseline and in the current window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub name: String,
+    pub reference: Option<f64>,
+    pub current: Option<f64>,
+}
+
+/// The performance page: metrics against the baseline, the confusion matrix of the window,
+/// and the main metric per day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceReport {
+    pub drift: DriftReport,
+    /// "classification", "regression", or "none" when the schema lacks a prediction or actual.
+    pub task: String,
+    pub reference_rows: u64,
+    pub current_rows: u64,
+    pub metrics: Vec<MetricRow>,
+    /// Labels in confusion-matrix order, and its rows (actual) in the current window.
+    pub labels: Vec<String>,
+    pub confusion_matrix: Vec<(String, Vec<u64>)>,
+    pub over_time: Chart,
+}

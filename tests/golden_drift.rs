@@ -58,3 +58,42 @@ async fn census_drift_matches_golden(app: &TestApp) {
     assert_eq!(columns[1]["column"], "AGEP");
 }
 on_both_databases!(census_drift_matches_golden_on, census_drift_matches_golden);
+
+/// Expected values from scikit-learn 1.9.1 on the same rows (`sklearn.metrics`
+/// accuracy_score, precision_score, recall_score, f1_score, roc_auc_score on
+/// predicted_probability, log_loss, and f1_score with average="macro" and "weighted"), for
+/// year 2015 and year 2018 of `employed` against `prediction`.
+const CENSUS_METRICS: [(&str, f64, f64); 8] = [
+    ("Accuracy", 0.8271570836664971, 0.828221471246667),
+    ("Precision", 0.8000432163790077, 0.8107964366440633),
+    ("Recall", 0.8684688911042046, 0.8607644966405059),
+    ("F1", 0.8328529854208551, 0.8350336177030413),
+    ("ROC AUC", 0.903360969060035, 0.9057044924288108),
+    ("Log loss", 0.3803271280788089, 0.37632677213132426),
+    ("Macro F1", 0.8269561355514443, 0.8279280529951958),
+    ("Weighted F1", 0.8269070129960155, 0.8280002930550366),
+];
+
+async fn census_performance_matches_scikit_learn(app: &TestApp) {
+    let user_id = app.create_user("analyst", "long-enough-pw").await;
+    let workspace_id = app.db.create_workspace("census", "Census", user_id).await.unwrap();
+    app.db.create_model(workspace_id, orrery::demo::CENSUS_MODEL, "", &orrery::demo::census_schema()).await.unwrap();
+    for slice in orrery::demo::census_slices(&[2018]) {
+        orrery::demo::load_slice(&app.db, workspace_id, &slice, Some(user_id)).await.unwrap();
+    }
+    let token = api_token(&app.db, user_id).await;
+
+    let path = format!("/api/v1/workspaces/census/models/{}/performance", orrery::demo::CENSUS_MODEL);
+    let report = body_json(app.send(bearer("GET", &path, &token, "application/json", Vec::new())).await).await;
+
+    assert_eq!(report["task"], "classification");
+    assert_eq!(report["reference_rows"], 68_785);
+    assert_eq!(report["current_rows"], 70_131);
+    let metrics = report["metrics"].as_array().unwrap();
+    for (name, reference, current) in CENSUS_METRICS {
+        let row = metrics.iter().find(|row| row["name"] == name).unwrap_or_else(|| panic!("no metric {name}"));
+        assert_close(row["reference"].as_f64().unwrap(), reference, false, &format!("{name} on 2015"));
+        assert_close(row["current"].as_f64().unwrap(), current, false, &format!("{name} on 2018"));
+    }
+}
+on_both_databases!(census_performance_matches_scikit_learn_on, census_performance_matches_scikit_learn);

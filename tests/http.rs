@@ -203,6 +203,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
         "/w/team-b/models/churn",
         "/w/team-b/models/churn/features/age",
         "/w/team-b/models/churn/quality",
+        "/w/team-b/models/churn/performance",
         "/w/team-b/models/churn?version=v1&baseline=training",
     ];
     for page in pages {
@@ -226,6 +227,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
         ("GET", "/api/v1/workspaces/team-b/models".to_string()),
         ("GET", "/api/v1/workspaces/team-b/models/churn/drift".to_string()),
         ("GET", "/api/v1/workspaces/team-b/models/churn/quality".to_string()),
+        ("GET", "/api/v1/workspaces/team-b/models/churn/performance".to_string()),
         ("POST", records_path("team-b", "production")),
         ("POST", "/api/v1/workspaces/team-b/models".to_string()),
     ];
@@ -253,6 +255,7 @@ async fn non_member_gets_404_everywhere(app: &TestApp) {
         format!("{}?workspace=team-b&model=churn", <orrery::pages::drift::GetDriftReport as ServerFn>::PATH),
         format!("{}?workspace=team-b&model=churn&feature=age", <orrery::pages::feature::GetFeatureReport as ServerFn>::PATH),
         format!("{}?workspace=team-b&model=churn", <orrery::pages::quality::GetQualityReport as ServerFn>::PATH),
+        format!("{}?workspace=team-b&model=churn", <orrery::pages::performance::GetPerformanceReport as ServerFn>::PATH),
     ];
     for path in &server_fns {
         let response = app.send(alice.get(path)).await;

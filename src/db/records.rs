@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{now_ms, Db};
+use crate::monitoring::performance::PerformanceSummary;
 use crate::monitoring::summary::ColumnSummary;
 use crate::types::Environment;
 
@@ -118,8 +119,24 @@ impl Db {
         rows_ingested: u64,
         rows_skipped: u64,
         summaries: &BucketSummaries,
+        performance: &BTreeMap<i64, PerformanceSummary>,
     ) -> Result<(), sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
+        for (bucket_start_ms, summary) in performance {
+            let summary_json = serde_json::to_string(summary).expect("summaries always serialize");
+            sqlx::query(
+                "INSERT INTO performance_summaries (model_version_id, environment, ingestion_id,
+                                                    bucket_start_ms, summary_json)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(target.model_version_id)
+            .bind(target.environment.as_str())
+            .bind(target.ingestion_id)
+            .bind(*bucket_start_ms)
+            .bind(summary_json)
+            .execute(&mut *transaction)
+            .await?;
+        }
         for ((bucket_start_ms, column_name), summary) in summaries {
             let summary_json = serde_json::to_string(summary).expect("summaries always serialize");
             sqlx::query(
@@ -247,6 +264,37 @@ impl Db {
             let summary: ColumnSummary =
                 serde_json::from_str(&json).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
             summaries.push((row.try_get("bucket_start_ms")?, row.try_get("column_name")?, summary));
+        }
+        Ok(summaries)
+    }
+
+    /// Loads the completed performance counts of a version and environment per bucket whose
+    /// start is in `[from_ms, to_ms]`, in bucket order.
+    pub async fn load_performance(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, PerformanceSummary)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.bucket_start_ms, s.summary_json FROM performance_summaries s
+             JOIN ingestions i ON i.id = s.ingestion_id AND i.status = 'complete'
+             WHERE s.model_version_id = $1 AND s.environment = $2
+               AND s.bucket_start_ms >= $3 AND s.bucket_start_ms <= $4
+             ORDER BY s.bucket_start_ms",
+        )
+        .bind(model_version_id)
+        .bind(environment.as_str())
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut summaries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let json: String = row.try_get("summary_json")?;
+            let summary = serde_json::from_str(&json).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            summaries.push((row.try_get("bucket_start_ms")?, summary));
         }
         Ok(summaries)
     }

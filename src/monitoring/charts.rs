@@ -192,7 +192,8 @@ fn draw_x_labels(
 
 /// Draws the drift statistic per day (or per year) with its threshold, shading the current
 /// window.
-pub fn drift_over_time(method: &str, points: &[DriftPoint], yearly: bool, window: (i64, i64)) -> Chart {
+/// `line_label` names the horizontal line: the drift threshold, or the baseline's value.
+pub fn drift_over_time(method: &str, points: &[DriftPoint], yearly: bool, window: (i64, i64), line_label: &str) -> Chart {
     let values: Vec<(usize, f64)> = points
         .iter()
         .enumerate()
@@ -208,7 +209,7 @@ pub fn drift_over_time(method: &str, points: &[DriftPoint], yearly: bool, window
     let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let drawn = draw_drift_over_time(&root, method, points, &values, threshold, max_value, yearly, window, &mut marks);
+        let drawn = draw_drift_over_time(&root, method, points, &values, threshold, max_value, yearly, window, line_label, &mut marks);
         if drawn.is_err() {
             return empty_chart("The chart could not be drawn.");
         }
@@ -231,6 +232,7 @@ fn draw_drift_over_time(
     max_value: f64,
     yearly: bool,
     window: (i64, i64),
+    line_label: &str,
     marks: &mut Vec<ChartMark>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     root.fill(&WHITE)?;
@@ -280,7 +282,7 @@ fn draw_drift_over_time(
     let (_, threshold_y) = chart.backend_coord(&(0.0, threshold));
     let (plot_right, _) = chart.backend_coord(&(count as f64 - 0.5, 0.0));
     let label_style = ("sans-serif", 11).into_font().color(&DRIFT_COLOR).pos(Pos::new(HPos::Right, VPos::Bottom));
-    root.draw_text("threshold", &label_style, (plot_right - 4, threshold_y - 3))?;
+    root.draw_text(line_label, &label_style, (plot_right - 4, threshold_y - 3))?;
     chart.draw_series(LineSeries::new(
         values.iter().map(|(index, value)| (*index as f64, *value)),
         LINE_COLOR.stroke_width(2),
@@ -308,7 +310,7 @@ fn draw_drift_over_time(
             tooltip: vec![
                 point_label(point.day_ms, yearly),
                 value_line,
-                format!("threshold: {}", format_stat(point.threshold.unwrap_or(threshold))),
+                format!("{line_label}: {}", format_stat(point.threshold.unwrap_or(threshold))),
                 format!("{} rows", point.rows),
             ],
         });

@@ -360,7 +360,7 @@ pub async fn feature_report(
             drift,
             column,
             histogram: charts::histogram(&[], &charts::AxisLabels::Centres),
-            drift_over_time: charts::drift_over_time("", &[], false, (0, 0)),
+            drift_over_time: charts::drift_over_time("", &[], false, (0, 0), "threshold"),
         });
     };
     let spec = view.model.schema.column(feature).cloned().ok_or_else(|| {
@@ -406,6 +406,7 @@ pub async fn feature_report(
         &points,
         yearly,
         (view.from_day_ms, view.to_day_ms),
+        "threshold",
     );
 
     Ok(FeatureReport { drift: report, column, histogram, drift_over_time })

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use crate::db::records::{BucketSummaries, IngestionTarget, StoredRecord};
 use crate::db::Db;
 use crate::ingest::{validate_rows, ColumnValue, IngestError, RecordReader, RowError, ValidRecord};
-use crate::monitoring::schema::ModelSchema;
+use crate::monitoring::performance::PerformanceSummary;
+use crate::monitoring::schema::{ColumnKind, ColumnRole, ModelSchema};
 use crate::monitoring::summary::SummaryBuilder;
 use crate::types::Environment;
 
@@ -91,7 +92,14 @@ pub enum IngestFailure {
 enum Message {
     Batch(Vec<StoredRecord>),
     /// Reading finished: summaries, rows read and skipped, and the first row errors.
-    Done { summaries: BucketSummaries, rows: u64, skipped: u64, errors: Vec<SkippedRow>, failed: bool },
+    Done {
+        summaries: BucketSummaries,
+        performance: BTreeMap<i64, PerformanceSummary>,
+        rows: u64,
+        skipped: u64,
+        errors: Vec<SkippedRow>,
+        failed: bool,
+    },
     Failed(IngestError),
 }
 
@@ -127,12 +135,12 @@ pub async fn ingest(
     let _ = reading.await;
 
     match result {
-        Ok((summaries, rows, skipped, errors)) => {
+        Ok((summaries, performance, rows, skipped, errors)) => {
             if rows == 0 {
                 db.fail_ingestion(&target).await?;
                 return Err(IngestFailure::NoRows { file });
             }
-            db.complete_ingestion(&target, rows, skipped, &summaries).await?;
+            db.complete_ingestion(&target, rows, skipped, &summaries, &performance).await?;
             tracing::info!(ingestion = target.ingestion_id, rows, skipped, "ingestion complete");
             Ok(IngestOutcome {
                 ingestion_id: target.ingestion_id,
@@ -158,7 +166,7 @@ pub async fn ingest(
     }
 }
 
-type WriteResult = (BucketSummaries, u64, u64, Vec<SkippedRow>);
+type WriteResult = (BucketSummaries, BTreeMap<i64, PerformanceSummary>, u64, u64, Vec<SkippedRow>);
 
 async fn write_rows(
     db: &Db,
@@ -168,12 +176,12 @@ async fn write_rows(
     while let Some(message) = receiver.recv().await {
         match message {
             Message::Batch(batch) => db.insert_records(target, &batch).await?,
-            Message::Done { summaries, rows, skipped, errors, failed } => {
+            Message::Done { summaries, performance, rows, skipped, errors, failed } => {
                 if failed {
                     let truncated = errors.len() >= MAX_REPORTED_ROW_ERRORS;
                     return Err(IngestFailure::BadRows { file: String::new(), errors, truncated });
                 }
-                return Ok((summaries, rows, skipped, errors));
+                return Ok((summaries, performance, rows, skipped, errors));
             }
             Message::Failed(error) => return Err(IngestFailure::File(error)),
         }
@@ -192,6 +200,8 @@ fn read_rows(
     sender: mpsc::Sender<Message>,
 ) {
     let mut builders: BTreeMap<(i64, usize), SummaryBuilder> = BTreeMap::new();
+    let mut performance: BTreeMap<i64, PerformanceSummary> = BTreeMap::new();
+    let roles = PerformanceColumns::of(schema);
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut stored = 0u64;
     let mut skipped = 0u64;
@@ -229,6 +239,9 @@ fn read_rows(
                 Some(ColumnValue::Category(category)) => builder.add_category(category),
             }
         }
+        if let Some(roles) = &roles {
+            roles.add(performance.entry(day).or_default(), &record.values);
+        }
         batch.push(StoredRecord {
             record_id: record.record_id.clone(),
             timestamp_ms: record.timestamp_ms,
@@ -251,7 +264,51 @@ fn read_rows(
         .into_iter()
         .map(|((day, index), builder)| ((day, schema.columns[index].name.clone()), builder.finish()))
         .collect();
-    let _ = sender.blocking_send(Message::Done { summaries, rows: stored, skipped, errors, failed });
+    let _ = sender.blocking_send(Message::Done { summaries, performance, rows: stored, skipped, errors, failed });
+}
+
+/// Positions of the prediction, score and actual among the schema's columns.
+struct PerformanceColumns {
+    prediction: usize,
+    actual: usize,
+    score: Option<usize>,
+    regression: bool,
+}
+
+impl PerformanceColumns {
+    /// Returns `None` unless the schema has both a prediction and an actual.
+    fn of(schema: &ModelSchema) -> Option<PerformanceColumns> {
+        let position = |role: ColumnRole| schema.columns.iter().position(|column| column.role == role);
+        let prediction = position(ColumnRole::Prediction)?;
+        Some(PerformanceColumns {
+            prediction,
+            actual: position(ColumnRole::Actual)?,
+            score: position(ColumnRole::PredictionScore),
+            regression: schema.columns[prediction].kind == ColumnKind::Numeric,
+        })
+    }
+
+    /// Adds one row; rows missing the prediction or the actual add nothing.
+    fn add(&self, summary: &mut PerformanceSummary, values: &[Option<ColumnValue>]) {
+        let (Some(prediction), Some(actual)) = (&values[self.prediction], &values[self.actual]) else {
+            return;
+        };
+        if self.regression {
+            if let (ColumnValue::Number(prediction), ColumnValue::Number(actual)) = (prediction, actual) {
+                summary.add_regression(*actual, *prediction);
+            }
+            return;
+        }
+        let label = |value: &ColumnValue| match value {
+            ColumnValue::Category(label) => label.clone(),
+            ColumnValue::Number(number) => number.to_string(),
+        };
+        let actual = label(actual);
+        summary.add_classification(&actual, &label(prediction));
+        if let Some(Some(ColumnValue::Number(score))) = self.score.map(|index| &values[index]) {
+            summary.add_score(*score, &actual);
+        }
+    }
 }
 
 /// Encodes values as a JSON array; infinities become the strings "inf" and "-inf" because

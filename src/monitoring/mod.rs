@@ -9,6 +9,8 @@ pub mod drift;
 #[cfg(feature = "ssr")]
 pub mod ingestion;
 #[cfg(feature = "ssr")]
+pub mod performance;
+#[cfg(feature = "ssr")]
 pub mod quality;
 #[cfg(feature = "ssr")]
 pub mod stats;

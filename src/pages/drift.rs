@@ -100,13 +100,14 @@ pub fn DriftHeader(
     workspace: String,
     report: DriftReport,
     #[prop(optional)] feature: Option<String>,
-    /// The page's tab: "drift" or "quality".
+    /// The page's tab: "drift", "quality" or "performance".
     #[prop(default = "drift")]
     tab: &'static str,
 ) -> impl IntoView {
     let query = DriftQuery::of_report(&report);
     let model_href = format!("/w/{workspace}/models/{}{query}", report.model);
     let quality_href = format!("/w/{workspace}/models/{}/quality{query}", report.model);
+    let performance_href = format!("/w/{workspace}/models/{}/performance{query}", report.model);
     let tab_class = move |name: &str| if name == tab { "tab active" } else { "tab" };
     let versions = report
         .versions
@@ -131,6 +132,7 @@ pub fn DriftHeader(
         <nav class="tabs">
             <a class=tab_class("drift") href=model_href>"Drift"</a>
             <a class=tab_class("quality") href=quality_href>"Data quality"</a>
+            <a class=tab_class("performance") href=performance_href>"Performance"</a>
         </nav>
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>

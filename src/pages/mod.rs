@@ -5,5 +5,6 @@ pub mod auth;
 pub mod drift;
 pub mod feature;
 pub mod not_found;
+pub mod performance;
 pub mod quality;
 pub mod workspace;

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/workspaces/{workspace}/models", get(list_models).post(create_model))
         .route("/api/v1/workspaces/{workspace}/models/{model}/drift", get(drift))
         .route("/api/v1/workspaces/{workspace}/models/{model}/quality", get(quality))
+        .route("/api/v1/workspaces/{workspace}/models/{model}/performance", get(performance))
         .route(records, post(ingest_body))
         .route("/w/{workspace}/models/{model}/upload", post(upload_form))
         // Uploads are limited by --max-upload-mb in the handlers instead.
@@ -99,6 +100,18 @@ async fn quality(
 ) -> Result<Response, ApiError> {
     let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
     let report = crate::monitoring::quality::quality_report(&state.db, workspace.workspace_id, &model, &query).await?;
+    Ok(Json(report).into_response())
+}
+
+/// Handles the GET /api/v1/workspaces/{workspace}/models/{model}/performance route.
+async fn performance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model)): Path<(String, String)>,
+    Query(query): Query<DriftQuery>,
+) -> Result<Response, ApiError> {
+    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
+    let report = crate::monitoring::performance::performance_report(&state.db, workspace.workspace_id, &model, &query).await?;
     Ok(Json(report).into_response())
 }
 

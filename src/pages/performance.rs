@@ -1,0 +1,108 @@
+//! The performance page: model metrics on the baseline and in the current window, the
+//! confusion matrix, and the main metric per day.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use leptos_meta::Title;
+
+use super::drift::{use_drift_target, DriftHeader, DriftQuery};
+use crate::components::chart::ChartView;
+use crate::components::{format_count, format_stat, LoadError};
+use crate::types::PerformanceReport;
+
+#[server(input = GetUrl)]
+pub async fn get_performance_report(
+    workspace: String,
+    model: String,
+    #[server(default)] query: DriftQuery,
+) -> Result<PerformanceReport, ServerFnError> {
+    use crate::server::context::{current_user, state, to_server_error};
+    let state = state()?;
+    let user = current_user().await?;
+    let membership = crate::server::forms::require_workspace(&state.db, &user, &workspace, |_| true, "view it")
+        .await
+        .map_err(to_server_error)?;
+    crate::monitoring::performance::performance_report(&state.db, membership.workspace_id, &model, &query)
+        .await
+        .map_err(to_server_error)
+}
+
+#[component]
+pub fn PerformancePage() -> impl IntoView {
+    let target = use_drift_target();
+    let report = Resource::new(target, |(workspace, model, query)| get_performance_report(workspace, model, query));
+
+    view! {
+        <Suspense fallback=|| view! { <p>"Computing performance…"</p> }>
+            {move || Suspend::new(async move {
+                let (workspace, model, _) = target();
+                match report.await {
+                    Ok(report) => view_performance(workspace, report).into_any(),
+                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}/performance")/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoView {
+    let notice = (report.task == "none").then(|| {
+        view! {
+            <p class="notice" data-testid="no-performance">
+                "Performance needs a prediction column and an actual (label) column in the model's schema."
+            </p>
+        }
+    });
+    let rows = report
+        .metrics
+        .iter()
+        .map(|metric| {
+            let show = |value: Option<f64>| value.map(format_stat).unwrap_or_else(|| "—".into());
+            let change = match (metric.reference, metric.current) {
+                (Some(reference), Some(current)) => format_stat(current - reference),
+                _ => "—".into(),
+            };
+            view! {
+                <tr data-metric=metric.name.clone()>
+                    <td class="strong">{metric.name.clone()}</td>
+                    <td class="num" data-value=metric.reference.map(|v| v.to_string())>{show(metric.reference)}</td>
+                    <td class="num" data-value=metric.current.map(|v| v.to_string())>{show(metric.current)}</td>
+                    <td class="num">{change}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let header = report.labels.iter().map(|label| view! { <th class="num">{label.clone()}</th> }).collect_view();
+    let matrix = report
+        .confusion_matrix
+        .iter()
+        .map(|(actual, counts)| {
+            let cells = counts.iter().map(|count| view! { <td class="num">{format_count(*count)}</td> }).collect_view();
+            view! { <tr><th>{actual.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    let has_matrix = !report.confusion_matrix.is_empty();
+
+    view! {
+        <Title text=format!("{} performance · Orrery", report.drift.model)/>
+        <DriftHeader workspace=workspace report=report.drift.clone() tab="performance"/>
+        {notice}
+        <p class="lead">
+            {report.task.clone()}" metrics on "{format_count(report.reference_rows)}" baseline rows and "
+            {format_count(report.current_rows)}" current rows with an actual."
+        </p>
+        <table class="data metrics-table" data-testid="metrics-table">
+            <thead><tr><th>"Metric"</th><th class="num">"Baseline"</th><th class="num">"Current"</th><th class="num">"Change"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        {has_matrix.then(|| view! {
+            <h2>"Confusion matrix (current window; rows: actual, columns: prediction)"</h2>
+            <table class="data confusion" data-testid="confusion-matrix">
+                <thead><tr><th></th>{header}</tr></thead>
+                <tbody>{matrix}</tbody>
+            </table>
+        })}
+        <h2>"Over time"</h2>
+        <ChartView chart=report.over_time label="Main metric per day, against its baseline value"/>
+    }
+}
