@@ -109,6 +109,22 @@ test('the data-quality tab checks every column', async () => {
   assert.match(await page.innerText('[data-testid=quality-volume]'), /rows/);
 });
 
+test('the performance tab compares metrics with the baseline', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}${censusDrift}/performance?version=v1&baseline=training&from=2018-01-01&to=2018-01-01`);
+  await page.waitForSelector('[data-testid=metrics-table]');
+  await hydrated(page);
+  await shot(page, 'performance');
+
+  // scikit-learn 1.9.1 accuracy_score of employed against prediction: 2015 and 2018.
+  const accuracy = await page.$$eval('tr[data-metric="Accuracy"] td[data-value]', (cells) => cells.map((cell) => Number(cell.dataset.value)));
+  assert.ok(Math.abs(accuracy[0] - 0.8271570836664971) < 1e-9, `baseline accuracy ${accuracy[0]}`);
+  assert.ok(Math.abs(accuracy[1] - 0.828221471246667) < 1e-9, `current accuracy ${accuracy[1]}`);
+  const matrix = await page.innerText('[data-testid=confusion-matrix]');
+  assert.match(matrix, /0\s+1/);
+});
+
 test('hovering a histogram bar shows its counts and shares', async () => {
   const page = await newPage();
   await login(page, 'demo', demoPassword);
