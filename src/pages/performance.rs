@@ -88,7 +88,7 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
         <DriftHeader workspace=workspace report=report.drift.clone() tab="performance"/>
         {notice}
         <p class="lead">
-            {report.task.clone()}" metrics on "{format_count(report.reference_rows)}" baseline rows and "
+            {task_title(&report.task)}" metrics on "{format_count(report.reference_rows)}" baseline rows and "
             {format_count(report.current_rows)}" current rows with an actual."
         </p>
         <table class="data metrics-table" data-testid="metrics-table">
@@ -104,5 +104,14 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
         })}
         <h2>"Over time"</h2>
         <ChartView chart=report.over_time label="Main metric per day, against its baseline value"/>
+    }
+}
+
+/// Capitalises the task name for the start of a sentence.
+fn task_title(task: &str) -> String {
+    let mut chars = task.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
