@@ -6,7 +6,6 @@ async fn main() {
     init_tracing();
     let cli = orrery::cli::Cli::parse();
     if let Err(error) = orrery::cli::run(cli).await {
-        tracing::error!(error = %format!("{error:#}"), "command failed");
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }

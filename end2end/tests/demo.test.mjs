@@ -91,7 +91,7 @@ test('demo drift page shows the golden values', async () => {
     const actual = Number(row.value);
     assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.abs(expected), `${row.column}: ${actual} vs golden ${expected}`);
   }
-  assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 columns drift.*68,785 rows.*2017-12-03 to 2018-01-01 \(70,131 rows\)/s);
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /0 of 19 compared columns drift.*68,785 rows.*2017-12-03 to 2018-01-01 \(70,131 rows\)/s);
 });
 
 test('the data-quality tab checks every column', async () => {
@@ -247,6 +247,7 @@ test('a model created and filled through the forms shows its drift', async () =>
   await upload('production', production, true);
   await page.waitForSelector('[data-testid=drift-table]');
   await hydrated(page);
+  assert.match(await page.innerText('[data-testid=notice]'), /Stored 2 rows from production\.csv.*Skipped 1 bad rows.*row 2, column "age"/s);
   await shot(page, 'uploaded-model-drift');
   const rows = await driftRows(page);
   assert.deepEqual(rows.map((r) => r.column).sort(), ['age', 'plan', 'pred']);

@@ -126,7 +126,13 @@ async fn create_token(username: &str, name: &str, database: &DatabaseArgs) -> an
     let user = db
         .user_by_name(&username.trim().to_lowercase())
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no user is named \"{username}\"; create one with `orrery user create`"))?;
+        .ok_or_else(|| {
+            let place = match &database.database_url {
+                Some(_) => "the database at --database-url".to_string(),
+                None => format!("the database in {}", database.data_dir.display()),
+            };
+            anyhow::anyhow!("no user is named \"{username}\" in {place}; pass the server's --data-dir or --database-url, or create the user with `orrery user create`")
+        })?;
     if name.trim().is_empty() {
         anyhow::bail!("the token name is empty; pass --name with a label such as ci-pipeline");
     }

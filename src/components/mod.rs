@@ -32,6 +32,17 @@ pub fn FormError() -> impl IntoView {
     }
 }
 
+/// Shows `?notice=` from the URL, set by form handlers that succeeded with something to say.
+#[component]
+pub fn Notice() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query.read().get("notice").map(|message| {
+            view! { <p class="notice" role="status" data-testid="notice">{message}</p> }
+        })
+    }
+}
+
 /// Shows a failed page load: the message without the framework's prefix, and a way back.
 #[component]
 pub fn LoadError(error: ServerFnError, #[prop(into)] back: String) -> impl IntoView {

@@ -200,7 +200,7 @@ pub fn drift_over_time(method: &str, points: &[DriftPoint], yearly: bool, window
         .filter_map(|(index, point)| point.value.map(|value| (index, value)))
         .collect();
     if values.is_empty() {
-        return empty_chart("No production data to compare yet.");
+        return empty_chart("No values to compare: the baseline or the production data is empty.");
     }
     let threshold = points.iter().find_map(|point| point.threshold).unwrap_or(0.0);
     let max_value = values.iter().map(|(_, value)| *value).fold(threshold, f64::max).max(1e-9) * 1.15;
@@ -281,8 +281,10 @@ fn draw_drift_over_time(
     ))?;
     let (_, threshold_y) = chart.backend_coord(&(0.0, threshold));
     let (plot_right, _) = chart.backend_coord(&(count as f64 - 0.5, 0.0));
-    let label_style = ("sans-serif", 11).into_font().color(&DRIFT_COLOR).pos(Pos::new(HPos::Right, VPos::Bottom));
-    root.draw_text(line_label, &label_style, (plot_right - 4, threshold_y - 3))?;
+    // Left-anchored and measured, because SVG viewers differ in how they anchor text.
+    let label_style = ("sans-serif", 11).into_font().color(&DRIFT_COLOR).pos(Pos::new(HPos::Left, VPos::Bottom));
+    let label_width = line_label.chars().count() as i32 * 7;
+    root.draw_text(line_label, &label_style, (plot_right - label_width - 6, threshold_y - 3))?;
     chart.draw_series(LineSeries::new(
         values.iter().map(|(index, value)| (*index as f64, *value)),
         LINE_COLOR.stroke_width(2),

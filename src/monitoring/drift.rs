@@ -317,7 +317,7 @@ fn histogram_bins(drift: &ColumnDrift) -> Vec<charts::HistogramBin> {
         Bins::Values(values) => values.iter().map(|value| format_edge(*value)).collect(),
         Bins::Categories(categories) => categories.clone(),
     };
-    labels
+    let mut bins: Vec<charts::HistogramBin> = labels
         .into_iter()
         .enumerate()
         .map(|(index, label)| charts::HistogramBin {
@@ -325,7 +325,15 @@ fn histogram_bins(drift: &ColumnDrift) -> Vec<charts::HistogramBin> {
             reference_count: binning.reference_counts[index],
             current_count: binning.current_counts[index],
         })
-        .collect()
+        .collect();
+    // Category codes such as "2" and "10" read better in numeric order than in byte order.
+    let numeric: Option<Vec<f64>> = bins.iter().map(|bin| bin.label.parse::<f64>().ok()).collect();
+    if let (Bins::Categories(_), Some(values)) = (&binning.bins, numeric) {
+        let mut order: Vec<usize> = (0..bins.len()).collect();
+        order.sort_by(|a, b| values[*a].total_cmp(&values[*b]));
+        bins = order.into_iter().map(|index| bins[index].clone()).collect();
+    }
+    bins
 }
 
 fn axis_labels(drift: &ColumnDrift) -> charts::AxisLabels {

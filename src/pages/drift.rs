@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{format_count, format_stat, LoadError};
+use crate::components::{format_count, format_stat, LoadError, Notice};
 use crate::types::{ColumnDriftRow, DriftReport};
 
 /// The view a drift URL selects; every field is optional and defaults on the server.
@@ -119,8 +119,16 @@ pub fn DriftHeader(
         .map(|baseline| view! { <option value=baseline selected=baseline == report.baseline.as_str()>{baseline}</option> })
         .collect_view();
     let crumb_feature = feature.clone().map(|feature| view! { " / " <span>{feature}</span> });
-    let share = if report.columns.is_empty() { 0.0 } else { report.drifted_columns as f64 / report.columns.len() as f64 };
+    let compared = report.columns.iter().filter(|column| column.drift.is_some()).count();
+    let share = if compared == 0 { 0.0 } else { report.drifted_columns as f64 / compared as f64 };
     let dataset_drift = share >= 0.5;
+    let (badge_class, badge_text) = if compared == 0 {
+        ("badge", "Nothing to compare")
+    } else if dataset_drift {
+        ("badge drift", "Dataset drift")
+    } else {
+        ("badge ok", "No dataset drift")
+    };
 
     view! {
         <nav class="crumbs">
@@ -137,17 +145,17 @@ pub fn DriftHeader(
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>
             <label>"Baseline" <select name="baseline">{baselines}</select></label>
-            <label>"From" <input type="date" name="from" value=report.window_from.clone()/></label>
-            <label>"To" <input type="date" name="to" value=report.window_to.clone()/></label>
+            <label>"From" <input type="date" name="from" value=report.window_from.clone() prop:value=report.window_from.clone()/></label>
+            <label>"To" <input type="date" name="to" value=report.window_to.clone() prop:value=report.window_to.clone()/></label>
             <button type="submit">"Apply"</button>
         </form>
         <p class="summary" data-testid="drift-summary">
-            <span class=if dataset_drift { "badge drift" } else { "badge ok" }>
-                {if dataset_drift { "Dataset drift" } else { "No dataset drift" }}
+            <span class=badge_class title="The dataset drifts when at least half of the compared columns drift.">
+                {badge_text}
             </span>
             " "
-            <strong>{report.drifted_columns}" of "{report.columns.len()}</strong>
-            " columns drift. Reference: "{report.baseline.as_str()}" data of version "{report.version.clone()}
+            <strong>{report.drifted_columns}" of "{compared}</strong>
+            " compared columns drift. Reference: "{report.baseline.as_str()}" data of version "{report.version.clone()}
              " ("{format_count(report.reference_rows)}" rows). Current: production, "
             {report.window_from.clone()}" to "{report.window_to.clone()}" ("{format_count(report.current_rows)}" rows)."
         </p>
@@ -186,6 +194,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
         <DriftHeader workspace=workspace.clone() report=report.clone()/>
         {empty}
         {no_current}
+        <Notice/>
         <table class="data drift-table" data-testid="drift-table">
             <thead>
                 <tr>

@@ -105,7 +105,7 @@ async fn resolve_user(
             .db
             .user_for_token(&hash_token(token))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("the API token is invalid or revoked; create a new one under Account → API tokens"))?;
+            .ok_or_else(|| ApiError::unauthorized("the API token is invalid or revoked; create a new one on the API tokens page"))?;
         let user = state.db.user_by_id(user_id).await?.ok_or_else(ApiError::unauthenticated)?;
         return Ok(Some(CurrentUser {
             id: user.id,

@@ -149,6 +149,9 @@ async fn add_member(
     let Some(member) = state.db.user_by_name(&username).await? else {
         return Ok(back_with_error(&settings, &format!("no user is named \"{username}\"; check the spelling or ask an administrator to create the account")));
     };
+    if member_of(&state.db, workspace.workspace_id, &username).await?.is_some() {
+        return Ok(back_with_error(&settings, &format!("\"{username}\" is already a member; change their role in the table instead")));
+    }
 
     state.db.upsert_member(workspace.workspace_id, member.id, role).await?;
     tracing::info!(user = user.id, workspace = %slug, member = member.id, role = role.as_str(), "member added");

@@ -49,8 +49,14 @@ async fn create_model(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(slug): Path<String>,
-    Json(body): Json<CreateModel>,
+    body: Result<Json<CreateModel>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::bad_request(format!(
+            "invalid model definition: {}; send {{\"name\": …, \"schema\": {{\"id_column\": …, \"timestamp_column\": …, \"columns\": [{{\"name\": …, \"kind\": \"numeric\" or \"categorical\", \"role\": \"feature\"}}]}}}}",
+            rejection.body_text()
+        ))
+    })?;
     let workspace = require_workspace(&state.db, &user, &slug, Role::can_write, "create models").await?;
     validate_model_name(&body.name).map_err(ApiError::bad_request)?;
     validate_schema(&body.schema).map_err(ApiError::bad_request)?;
@@ -346,7 +352,16 @@ async fn upload_form(
     match run_ingestion(&state, &request, &file).await {
         Ok(outcome) => {
             tracing::info!(user = user.id, workspace = %slug, model = %model_name, file = %file_name, rows = outcome.rows_ingested, "upload ingested");
-            let target = format!("/w/{slug}/models/{model_name}?version={}", urlencode(&request.version));
+            let mut notice = format!(
+                "Stored {} rows from {} as {} data of version {}.",
+                outcome.rows_ingested, outcome.file, request.environment.as_str(), request.version
+            );
+            if outcome.rows_skipped > 0 {
+                notice.push_str(&format!(" Skipped {} bad rows", outcome.rows_skipped));
+                let listed: Vec<String> = outcome.skipped.iter().take(3).map(|row| row.message.clone()).collect();
+                notice.push_str(&format!(", such as: {}", listed.join(" ")));
+            }
+            let target = format!("/w/{slug}/models/{model_name}?version={}&notice={}", urlencode(&request.version), urlencode(&notice));
             Ok(Redirect::to(&target).into_response())
         }
         Err(error) if error.status.is_client_error() => Ok(back(&error.message)),
