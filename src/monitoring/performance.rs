@@ -1,11 +1,12 @@
 //! Model performance from mergeable counts: classification metrics from (actual, prediction)
-//! pair counts and per-score class counts, regression metrics from sums of errors.
+//! pair counts and per-score label counts, regression metrics from sums of errors.
 //!
-//! Definitions follow scikit-learn 1.x: accuracy, precision, recall and F1 per class (0 when
-//! the denominator is 0, as `zero_division=0`), macro and weighted averages over the labels
-//! of actual ∪ prediction, ROC AUC by the trapezoidal rule over distinct scores (ties count
-//! half), log loss with probabilities clipped to [1e-15, 1 - 1e-15], and for regression MAE,
-//! RMSE, R² (1 - SS_res / SS_tot) and mean error (prediction - actual).
+//! Definitions follow scikit-learn 1.9. Precision, recall and F1 are 0 when their denominator
+//! is 0 (`zero_division=0`), and the macro and weighted averages run over the labels of
+//! actual ∪ prediction. ROC AUC is the share of (positive, negative) pairs ranked correctly,
+//! ties counting half, which equals the trapezoidal area. Log loss clips probabilities to
+//! [1e-15, 1 - 1e-15]. Regression reports MAE, RMSE, R² (1 - SS_res / SS_tot) and the mean
+//! error (prediction - actual).
 
 use std::collections::{BTreeMap, BTreeSet};
 
