@@ -58,6 +58,15 @@ pub fn LoadError(error: ServerFnError, #[prop(into)] back: String) -> impl IntoV
     }
 }
 
+/// Capitalises the first letter, for a word that starts a sentence.
+pub fn sentence_start(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Formats Unix milliseconds as `YYYY-MM-DD HH:MM` UTC.
 pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

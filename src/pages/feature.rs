@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::drift::{use_drift_target, DriftHeader, DriftQuery};
 use crate::components::chart::ChartView;
-use crate::components::{format_stat, LoadError};
+use crate::components::{format_stat, sentence_start, LoadError};
 use crate::types::FeatureReport;
 
 #[server(input = GetUrl)]
@@ -70,7 +70,7 @@ fn view_feature(workspace: String, report: FeatureReport) -> impl IntoView {
             {verdict}
         </div>
         <p class="lead" data-testid="feature-stat">
-            {column.kind.clone()}" "{column.role.clone()}". "{column.method.clone()}": "
+            {sentence_start(&column.kind)}" "{column.role.clone()}". "{column.method.clone()}": "
             <strong>{value}</strong>" (threshold "{threshold}"), PSI "{psi}"."
             {column.note.clone().map(|note| view! { " " <span class="muted">{note}</span> })}
         </p>
@@ -80,3 +80,4 @@ fn view_feature(workspace: String, report: FeatureReport) -> impl IntoView {
         </div>
     }
 }
+

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use super::drift::{use_drift_target, DriftHeader, DriftQuery};
 use crate::components::chart::ChartView;
-use crate::components::{format_count, format_stat, LoadError};
+use crate::components::{format_count, format_stat, sentence_start, LoadError};
 use crate::types::PerformanceReport;
 
 #[server(input = GetUrl)]
@@ -88,7 +88,7 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
         <DriftHeader workspace=workspace report=report.drift.clone() tab="performance"/>
         {notice}
         <p class="lead">
-            {task_title(&report.task)}" metrics on "{format_count(report.reference_rows)}" baseline rows and "
+            {sentence_start(&report.task)}" metrics on "{format_count(report.reference_rows)}" baseline rows and "
             {format_count(report.current_rows)}" current rows with an actual."
         </p>
         <table class="data metrics-table" data-testid="metrics-table">
@@ -107,11 +107,3 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
     }
 }
 
-/// Capitalises the task name for the start of a sentence.
-fn task_title(task: &str) -> String {
-    let mut chars = task.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
