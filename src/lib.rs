@@ -10,6 +10,7 @@ pub mod components;
 pub mod monitoring;
 pub mod pages;
 pub mod types;
+pub mod url;
 
 #[cfg(feature = "ssr")]
 pub mod accounts;

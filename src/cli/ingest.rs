@@ -6,6 +6,8 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::io::ReaderStream;
 
+use crate::url::percent_encode;
+
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
     /// Server URL.
@@ -32,18 +34,6 @@ pub struct IngestArgs {
     pub file: PathBuf,
 }
 
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-                (byte as char).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
-}
-
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let file = tokio::fs::File::open(&args.file)
         .await
@@ -54,12 +44,12 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let url = format!(
         "{}/api/v1/workspaces/{}/models/{}/versions/{}/environments/{}/records?skip_bad_rows={}&file_name={}",
         args.server.trim_end_matches('/'),
-        path_segment(&args.workspace),
-        path_segment(&args.model),
-        path_segment(&args.version),
-        path_segment(&args.environment),
+        percent_encode(&args.workspace),
+        percent_encode(&args.model),
+        percent_encode(&args.version),
+        percent_encode(&args.environment),
         args.skip_bad_rows,
-        path_segment(&file_name),
+        percent_encode(&file_name),
     );
 
     let progress = ProgressBar::new(size);

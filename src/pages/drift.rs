@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{format_count, format_stat, LoadError, Notice};
 use crate::types::{ColumnDriftRow, DriftReport};
+use crate::url::percent_encode;
 
 /// The view a drift URL selects; every field is optional and defaults on the server.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -23,18 +24,12 @@ impl DriftQuery {
     pub fn of_report(report: &DriftReport) -> String {
         format!(
             "?version={}&baseline={}&from={}&to={}",
-            encode(&report.version),
+            percent_encode(&report.version),
             report.baseline.as_str(),
             report.window_from,
             report.window_to
         )
     }
-}
-
-fn encode(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.~".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32) })
-        .collect()
 }
 
 /// Reads the route's workspace and model and the query's view settings.
@@ -177,7 +172,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
             None => format!("Version {} has no production data yet. Upload production data from the workspace page.", report.version),
         };
         let link = full_range.map(|(first, last)| {
-            let href = format!("?version={}&baseline={}&from={first}&to={last}", encode(&report.version), report.baseline.as_str());
+            let href = format!("?version={}&baseline={}&from={first}&to={last}", percent_encode(&report.version), report.baseline.as_str());
             view! { " " <a href=href>"Show all production data"</a> }
         });
         view! { <p class="notice" data-testid="no-current-data">{text}{link}</p> }
@@ -209,7 +204,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
 }
 
 fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow) -> impl IntoView {
-    let href = format!("/w/{workspace}/models/{model}/features/{}{query}", encode(&row.column));
+    let href = format!("/w/{workspace}/models/{model}/features/{}{query}", percent_encode(&row.column));
     let value = row.value.map(format_stat).unwrap_or_else(|| "—".into());
     let threshold = row.threshold.map(format_stat).unwrap_or_else(|| "—".into());
     let psi = row.psi.map(format_stat).unwrap_or_else(|| "—".into());

@@ -16,6 +16,7 @@ use super::AppState;
 use crate::accounts::passwords::{check_password_rules, dummy_hash, hash_password, verify_password};
 use crate::accounts::tokens::{hash_token, random_secret};
 use crate::accounts::validate_name;
+use crate::url::percent_encode;
 
 pub const SESSION_USER_KEY: &str = "user_id";
 pub const SESSION_CSRF_KEY: &str = "csrf_token";
@@ -238,7 +239,7 @@ fn login_error(status: StatusCode, message: &str) -> Response {
         let body = super::errors::message_page("Too many failed logins", message, "/login", "Back to login");
         return (status, body).into_response();
     }
-    Redirect::to(&format!("/login?error={}", urlencode(message))).into_response()
+    Redirect::to(&format!("/login?error={}", percent_encode(message))).into_response()
 }
 
 /// Keeps a post-login redirect on this site: only absolute paths, never `//host`.
@@ -247,18 +248,6 @@ fn safe_next(next: Option<&str>) -> &str {
         Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
         _ => "/",
     }
-}
-
-pub fn urlencode(text: &str) -> String {
-    let mut encoded = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 /// Handles the POST /logout route.
@@ -293,7 +282,7 @@ pub async fn setup(
         .and_then(|_| check_password_rules(&form.password))
         .and_then(|_| crate::server::forms::check_workspace_name(workspace_name));
     if let Err(message) = checks {
-        return Ok(Redirect::to(&format!("/setup?error={}", urlencode(&message))).into_response());
+        return Ok(Redirect::to(&format!("/setup?error={}", percent_encode(&message))).into_response());
     }
 
     let password = form.password.clone();

@@ -9,7 +9,8 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::auth::{urlencode, CurrentUser};
+use super::auth::CurrentUser;
+use crate::url::percent_encode;
 use super::errors::ApiError;
 use super::AppState;
 use crate::accounts::tokens::new_api_token;
@@ -78,7 +79,7 @@ pub async fn unique_slug(db: &Db, name: &str) -> Result<String, ApiError> {
 }
 
 fn back_with_error(path: &str, message: &str) -> Response {
-    Redirect::to(&format!("{path}?error={}", urlencode(message))).into_response()
+    Redirect::to(&format!("{path}?error={}", percent_encode(message))).into_response()
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,8 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{urlencode, CurrentUser};
+use super::auth::CurrentUser;
+use crate::url::percent_encode;
 use super::errors::not_found_page;
 use super::AppState;
 
@@ -38,7 +39,7 @@ pub async fn page_guard(State(state): State<AppState>, request: Request, next: N
             Some(query) => format!("{path}?{query}"),
             None => path.clone(),
         };
-        return Redirect::to(&format!("/login?next={}", urlencode(&next_path))).into_response();
+        return Redirect::to(&format!("/login?next={}", percent_encode(&next_path))).into_response();
     };
 
     match workspace_scope_visible(&state, &user, &path).await {

@@ -14,7 +14,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::auth::{urlencode, CurrentUser};
+use super::auth::CurrentUser;
+use crate::url::percent_encode;
 use super::errors::ApiError;
 use super::forms::{require_workspace, validate_model_name, validate_schema};
 use super::AppState;
@@ -318,7 +319,7 @@ async fn upload_form(
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let home = format!("/w/{slug}");
-    let back = |message: &str| Redirect::to(&format!("{home}?error={}", urlencode(message))).into_response();
+    let back = |message: &str| Redirect::to(&format!("{home}?error={}", percent_encode(message))).into_response();
 
     let mut version = String::new();
     let mut environment = String::new();
@@ -361,7 +362,7 @@ async fn upload_form(
                 let listed: Vec<String> = outcome.skipped.iter().take(3).map(|row| row.message.clone()).collect();
                 notice.push_str(&format!(", such as: {}", listed.join(" ")));
             }
-            let target = format!("/w/{slug}/models/{model_name}?version={}&notice={}", urlencode(&request.version), urlencode(&notice));
+            let target = format!("/w/{slug}/models/{model_name}?version={}&notice={}", percent_encode(&request.version), percent_encode(&notice));
             Ok(Redirect::to(&target).into_response())
         }
         Err(error) if error.status.is_client_error() => Ok(back(&error.message)),
