@@ -128,6 +128,14 @@ pub fn format_day(day_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The merged summaries behind a drift report, and the drift of each column that could be
+/// compared, for pages that show more than the table.
+pub(crate) struct WindowData {
+    pub reference: BTreeMap<String, ColumnSummary>,
+    pub current: BTreeMap<String, ColumnSummary>,
+    pub drifts: BTreeMap<String, ColumnDrift>,
+}
+
 /// Merges summaries per column.
 pub(crate) fn merge_by_column(rows: Vec<(i64, String, ColumnSummary)>) -> BTreeMap<String, ColumnSummary> {
     let mut merged: BTreeMap<String, ColumnSummary> = BTreeMap::new();
@@ -258,7 +266,7 @@ pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -
 pub(crate) async fn build_report(
     db: &Db,
     view: &ResolvedView,
-) -> Result<(DriftReport, BTreeMap<String, (ColumnSummary, ColumnSummary)>), ApiError> {
+) -> Result<(DriftReport, WindowData), ApiError> {
     let reference =
         merge_by_column(db.load_summaries(view.version_id, view.baseline, None, None, None).await?);
     let window_end = view.to_day_ms + DAY_MS - 1;
@@ -268,9 +276,13 @@ pub(crate) async fn build_report(
     );
 
     let mut columns = Vec::new();
+    let mut drifts = BTreeMap::new();
     for spec in &view.model.schema.columns {
-        let (row, _) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
+        let (row, drift) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
         columns.push(row);
+        if let Some(drift) = drift {
+            drifts.insert(spec.name.clone(), drift);
+        }
     }
     columns.sort_by(|a, b| drift_severity(b).total_cmp(&drift_severity(a)).then(a.column.cmp(&b.column)));
 
@@ -290,20 +302,7 @@ pub(crate) async fn build_report(
         drifted_columns: columns.iter().filter(|row| row.drift == Some(true)).count(),
         columns,
     };
-    let pairs = view
-        .model
-        .schema
-        .columns
-        .iter()
-        .map(|spec| {
-            let pair = (
-                reference.get(&spec.name).cloned().unwrap_or_default(),
-                current.get(&spec.name).cloned().unwrap_or_default(),
-            );
-            (spec.name.clone(), pair)
-        })
-        .collect();
-    Ok((report, pairs))
+    Ok((report, WindowData { reference, current, drifts }))
 }
 
 /// Labels each bin of the drift statistics' binning for the histogram.
@@ -374,17 +373,17 @@ pub async fn feature_report(
     let spec = view.model.schema.column(feature).cloned().ok_or_else(|| {
         ApiError::not_found(format!("model \"{model_name}\" has no column \"{feature}\""))
     })?;
-    let (report, pairs) = build_report(db, &view).await?;
+    let (report, window) = build_report(db, &view).await?;
     let column = report
         .columns
         .iter()
         .find(|row| row.column == spec.name)
         .cloned()
         .expect("the report has a row for every schema column");
-    let (reference, current) = pairs.get(&spec.name).cloned().unwrap_or_default();
+    let empty = ColumnSummary::default();
+    let reference = window.reference.get(&spec.name).unwrap_or(&empty);
 
-    let (_, drift) = drift_row(&spec, Some(&reference), Some(&current));
-    let histogram = match &drift {
+    let histogram = match window.drifts.get(&spec.name) {
         Some(drift) => charts::histogram(&histogram_bins(drift), &axis_labels(drift)),
         None => charts::histogram(&[], &charts::AxisLabels::Centres),
     };
@@ -399,7 +398,7 @@ pub async fn feature_report(
     }
     let mut points = Vec::new();
     for (day, summary) in &by_day {
-        let (row, _) = drift_row(&spec, Some(&reference), Some(summary));
+        let (row, _) = drift_row(&spec, Some(reference), Some(summary));
         points.push(charts::DriftPoint {
             day_ms: *day,
             value: row.value,

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::Db;
-use crate::monitoring::drift::{build_report, empty_report, format_day, kind_name, merge_by_column, resolve_view, role_name, DAY_MS};
+use crate::monitoring::drift::{build_report, empty_report, format_day, kind_name, resolve_view, role_name, DAY_MS};
 use crate::monitoring::schema::{ColumnKind, ColumnSpec};
 use crate::monitoring::summary::ColumnSummary;
 use crate::pages::drift::DriftQuery;
@@ -163,23 +163,19 @@ pub async fn quality_report(
             freshness_status: QualityStatus::Fail,
         });
     };
-    let (drift, _) = build_report(db, &view).await?;
-    let reference = merge_by_column(db.load_summaries(view.version_id, view.baseline, None, None, None).await?);
-    let window_end = view.to_day_ms + DAY_MS - 1;
-    let current_rows = db
-        .load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), None)
-        .await?;
+    let (drift, window) = build_report(db, &view).await?;
 
     // Every row adds one value to each column, so the first column's counts are the volume.
     let mut daily: BTreeMap<i64, u64> = BTreeMap::new();
     if let Some(first) = view.model.schema.columns.first() {
-        for (day, column, summary) in &current_rows {
-            if *column == first.name {
-                *daily.entry(*day).or_default() += summary.rows;
-            }
+        let window_end = view.to_day_ms + DAY_MS - 1;
+        let first_column = db
+            .load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), Some(&first.name))
+            .await?;
+        for (day, _, summary) in first_column {
+            *daily.entry(day).or_default() += summary.rows;
         }
     }
-    let current = merge_by_column(current_rows);
 
     let empty = ColumnSummary::default();
     let mut columns: Vec<ColumnQuality> = view
@@ -187,7 +183,10 @@ pub async fn quality_report(
         .schema
         .columns
         .iter()
-        .map(|spec| column_quality(spec, reference.get(&spec.name).unwrap_or(&empty), current.get(&spec.name).unwrap_or(&empty)))
+        .map(|spec| {
+            let reference = window.reference.get(&spec.name).unwrap_or(&empty);
+            column_quality(spec, reference, window.current.get(&spec.name).unwrap_or(&empty))
+        })
         .collect();
     columns.sort_by(|a, b| b.status.cmp(&a.status).then(a.column.cmp(&b.column)));
 
