@@ -166,14 +166,14 @@ impl Db {
     }
 
     /// Deletes a failed ingestion's rows and marks it failed.
-    pub async fn fail_ingestion(&self, target: &IngestionTarget) -> Result<(), sqlx::Error> {
+    pub async fn fail_ingestion(&self, ingestion_id: i64) -> Result<(), sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query("DELETE FROM records WHERE ingestion_id = $1")
-            .bind(target.ingestion_id)
+            .bind(ingestion_id)
             .execute(&mut *transaction)
             .await?;
         sqlx::query("UPDATE ingestions SET status = 'failed', idempotency_key = NULL WHERE id = $1")
-            .bind(target.ingestion_id)
+            .bind(ingestion_id)
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await
@@ -219,12 +219,7 @@ impl Db {
         .fetch_all(&self.pool)
         .await?;
         for id in &ids {
-            let target = IngestionTarget {
-                ingestion_id: *id,
-                model_version_id: 0,
-                environment: Environment::Production,
-            };
-            self.fail_ingestion(&target).await?;
+            self.fail_ingestion(*id).await?;
         }
         Ok(ids.len() as u64)
     }

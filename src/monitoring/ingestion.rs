@@ -137,7 +137,7 @@ pub async fn ingest(
     match result {
         Ok((summaries, performance, rows, skipped, errors)) => {
             if rows == 0 {
-                db.fail_ingestion(&target).await?;
+                db.fail_ingestion(target.ingestion_id).await?;
                 return Err(IngestFailure::NoRows { file });
             }
             db.complete_ingestion(&target, rows, skipped, &summaries, &performance).await?;
@@ -155,7 +155,7 @@ pub async fn ingest(
         }
         Err(failure) => {
             tracing::warn!(ingestion = target.ingestion_id, error = %failure, "ingestion failed, rows removed");
-            if let Err(error) = db.fail_ingestion(&target).await {
+            if let Err(error) = db.fail_ingestion(target.ingestion_id).await {
                 tracing::error!(ingestion = target.ingestion_id, %error, "removing the rows of a failed ingestion failed");
             }
             Err(match failure {

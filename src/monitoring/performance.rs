@@ -56,9 +56,13 @@ pub struct RegressionSums {
 
 impl PerformanceSummary {
     pub fn add_classification(&mut self, actual: &str, prediction: &str) {
+        self.add_pairs(actual, prediction, 1);
+    }
+
+    fn add_pairs(&mut self, actual: &str, prediction: &str, rows: u64) {
         match self.pairs.iter_mut().find(|(a, p, _)| a == actual && p == prediction) {
-            Some(pair) => pair.2 += 1,
-            None => self.pairs.push((actual.to_string(), prediction.to_string(), 1)),
+            Some(pair) => pair.2 += rows,
+            None => self.pairs.push((actual.to_string(), prediction.to_string(), rows)),
         }
     }
 
@@ -98,11 +102,8 @@ impl PerformanceSummary {
     }
 
     pub fn merge(&mut self, other: &PerformanceSummary) {
-        for (actual, prediction, count) in &other.pairs {
-            match self.pairs.iter_mut().find(|(a, p, _)| a == actual && p == prediction) {
-                Some(pair) => pair.2 += count,
-                None => self.pairs.push((actual.clone(), prediction.clone(), *count)),
-            }
+        for (actual, prediction, rows) in &other.pairs {
+            self.add_pairs(actual, prediction, *rows);
         }
         for (score, actual, rows) in &other.scores {
             self.add_scores(*score, actual, *rows);
