@@ -17,12 +17,8 @@ pub async fn get_feature_report(
     feature: String,
     #[server(default)] query: DriftQuery,
 ) -> Result<FeatureReport, ServerFnError> {
-    use crate::server::context::{current_user, state, to_server_error};
-    let state = state()?;
-    let user = current_user().await?;
-    let membership = crate::server::forms::require_workspace(&state.db, &user, &workspace, |_| true, "view it")
-        .await
-        .map_err(to_server_error)?;
+    use crate::server::context::{to_server_error, workspace_member};
+    let (state, membership) = workspace_member(&workspace).await?;
     crate::monitoring::drift::feature_report(&state.db, membership.workspace_id, &model, &feature, &query)
         .await
         .map_err(to_server_error)

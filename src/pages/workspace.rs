@@ -11,12 +11,8 @@ use crate::types::{ModelInfo, Role, WorkspaceDetail};
 
 #[server(input = GetUrl)]
 pub async fn get_workspace(slug: String) -> Result<WorkspaceDetail, ServerFnError> {
-    use crate::server::context::{current_user, state, to_server_error};
-    let state = state()?;
-    let user = current_user().await?;
-    let workspace = crate::server::forms::require_workspace(&state.db, &user, &slug, |_| true, "view it")
-        .await
-        .map_err(to_server_error)?;
+    use crate::server::context::{to_server_error, workspace_member};
+    let (state, workspace) = workspace_member(&slug).await?;
     crate::monitoring::drift::workspace_detail(&state.db, &workspace)
         .await
         .map_err(to_server_error)

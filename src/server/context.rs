@@ -15,6 +15,17 @@ pub async fn current_user() -> Result<CurrentUser, ServerFnError> {
         .map_err(|_| ServerFnError::new("sign in to continue"))
 }
 
+/// Returns the state and the signed-in user's membership of workspace `slug`, which every
+/// page's server function needs before it reads; a non-member gets a 404 error.
+pub async fn workspace_member(slug: &str) -> Result<(AppState, crate::db::workspaces::Membership), ServerFnError> {
+    let state = state()?;
+    let user = current_user().await?;
+    let membership = super::forms::require_workspace(&state.db, &user, slug, |_| true, "view it")
+        .await
+        .map_err(to_server_error)?;
+    Ok((state, membership))
+}
+
 /// Turns a handler error into the message a page shows, keeping its HTTP status so that a
 /// server-function call for another workspace's data also gets 404.
 pub fn to_server_error(error: super::errors::ApiError) -> ServerFnError {
