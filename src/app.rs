@@ -16,7 +16,7 @@ use crate::pages::quality::QualityPage;
 use crate::pages::workspace::{WorkspacePage, WorkspaceSettingsPage, WorkspacesPage};
 use crate::types::Viewer;
 
-/// The document around every page, rendered on the server.
+/// Renders the document around every page on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>

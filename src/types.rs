@@ -156,7 +156,7 @@ pub struct ColumnDriftRow {
     pub threshold: Option<f64>,
     pub drift: Option<bool>,
     pub psi: Option<f64>,
-    /// Why no value could be computed (for example, no current rows in the window).
+    /// Reason no value could be computed (for example, no current rows in the window).
     pub note: Option<String>,
 }
 

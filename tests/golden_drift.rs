@@ -13,11 +13,11 @@ const GOLDEN: &str = include_str!("fixtures/golden/golden_us_census_ma_employmen
 
 /// Tolerances from the golden file's README: distances 1e-9 relative; p-values 1e-6 relative
 /// or 1e-12 absolute, whichever is looser.
-fn assert_close(actual: f64, expected: f64, is_p_value: bool, what: &str) {
+fn assert_close(actual: f64, expected: f64, is_p_value: bool, label: &str) {
     let difference = (actual - expected).abs();
     let relative = if is_p_value { 1e-6 } else { 1e-9 };
     let allowed = (relative * expected.abs()).max(if is_p_value { 1e-12 } else { 0.0 });
-    assert!(difference <= allowed, "{what}: got {actual}, golden {expected} (difference {difference:e})");
+    assert!(difference <= allowed, "{label}: got {actual}, golden {expected} (difference {difference:e})");
 }
 
 async fn census_drift_matches_golden(app: &TestApp) {

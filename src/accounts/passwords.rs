@@ -34,7 +34,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
-/// A hash that no password matches, verified when the username is unknown so that a login
+/// Returns a hash that no password matches, verified when the username is unknown so that a login
 /// takes as long for a missing account as for a wrong password.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -38,7 +38,7 @@ pub enum Command {
     Drift(drift::DriftArgs),
 }
 
-/// Where the database is, for commands that open it directly.
+/// Database location, for commands that open it directly.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// Folder of the SQLite database (used when no --database-url is given).

@@ -32,7 +32,7 @@ pub fn FormError() -> impl IntoView {
     }
 }
 
-/// Shows `?notice=` from the URL, set by form handlers that succeeded with something to say.
+/// Shows `?notice=` from the URL, set by form handlers that succeeded and report a result.
 #[component]
 pub fn Notice() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();

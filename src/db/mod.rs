@@ -20,7 +20,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
-/// Which engine a pool talks to.
+/// Database engine behind a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -118,7 +118,7 @@ impl Db {
         Ok(())
     }
 
-    /// Checks that the database answers a trivial query.
+    /// Checks that the database runs a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }

@@ -22,7 +22,7 @@ pub struct StoredRecord {
     pub values_json: String,
 }
 
-/// Where an ingestion's rows go.
+/// Destination of an ingestion's rows.
 #[derive(Clone, Debug)]
 pub struct IngestionTarget {
     pub ingestion_id: i64,

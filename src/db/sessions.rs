@@ -1,4 +1,4 @@
-//! A tower-sessions store on the application database, so every replica sees every session.
+//! A tower-sessions store on the application database, so every replica can load every session.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -30,7 +30,7 @@ fn expiry_ms(record: &Record) -> i64 {
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        // Retry on the (astronomically unlikely) id collision, as the trait contract asks.
+        // Retry on the (astronomically unlikely) id collision, as the trait contract requires.
         loop {
             let data = serde_json::to_string(&record.data).map_err(backend_error)?;
             let inserted = sqlx::query(

@@ -39,7 +39,7 @@ pub struct IngestRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// What a finished ingestion reports.
+/// Outcome of a finished ingestion.
 #[derive(Clone, Debug, Serialize)]
 pub struct IngestOutcome {
     pub ingestion_id: i64,
@@ -50,8 +50,8 @@ pub struct IngestOutcome {
     pub rows_skipped: u64,
     /// The first skipped rows with the reason each was skipped.
     pub skipped: Vec<SkippedRow>,
-    /// True when this answers a retry: the rows were stored by an earlier request with the
-    /// same idempotency key, and nothing was stored again.
+    /// True when this responds to a retry: an earlier request with the same idempotency key
+    /// stored the rows, and nothing was stored again.
     pub replayed: bool,
 }
 
@@ -88,7 +88,7 @@ pub enum IngestFailure {
     Database(#[from] sqlx::Error),
 }
 
-/// What the reading thread sends to the writer.
+/// Message from the reading thread to the writer.
 enum Message {
     Batch(Vec<StoredRecord>),
     /// Reading finished: summaries, rows read and skipped, and the first row errors.

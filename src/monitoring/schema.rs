@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How a column's values are compared: as numbers on a line, or as unordered labels.
+/// Comparison kind of a column's values: numbers on a line, or unordered labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnKind {

@@ -85,7 +85,7 @@ pub async fn load_current_user(
     next.run(request).await
 }
 
-/// What pages show of a browser user: name, workspaces and the CSRF token for forms.
+/// Builds what pages show of a browser user: name, workspaces and the CSRF token for forms.
 async fn viewer_of(state: &AppState, user: &CurrentUser) -> Result<crate::types::Viewer, ApiError> {
     Ok(crate::types::Viewer {
         user_id: user.id,

@@ -76,8 +76,8 @@ fn check_origin(request: &Request) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Finds the token in the header, the query string, or a URL-encoded body (which is read and
-/// put back so the handler still sees it).
+/// Finds the token in the header, the query string, or a URL-encoded body. A body is read and
+/// put back, so the handler still receives it.
 async fn presented_token(request: Request) -> Result<(Request, Option<String>), Response> {
     if let Some(token) = request.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok()) {
         let token = token.to_string();

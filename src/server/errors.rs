@@ -75,7 +75,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A minimal standalone HTML page for errors shown outside the Leptos app.
+/// Renders a minimal standalone HTML page for errors shown outside the Leptos app.
 pub fn message_page(title: &str, message: &str, link: &str, link_text: &str) -> Html<String> {
     let escape = |text: &str| {
         text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
