@@ -247,7 +247,7 @@ test('a model created and filled through the forms shows its drift', async () =>
   await upload('production', production, true);
   await page.waitForSelector('[data-testid=drift-table]');
   await hydrated(page);
-  assert.match(await page.innerText('[data-testid=notice]'), /Stored 2 rows from production\.csv.*Skipped 1 bad rows.*row 2, column "age"/s);
+  assert.match(await page.innerText('[data-testid=notice]'), /Stored 2 rows from production\.csv.*Skipped 1 bad row, such as: row 2, column "age"/s);
   await shot(page, 'uploaded-model-drift');
   const rows = await driftRows(page);
   assert.deepEqual(rows.map((r) => r.column).sort(), ['age', 'plan', 'pred']);

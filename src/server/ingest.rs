@@ -353,12 +353,14 @@ async fn upload_form(
     match run_ingestion(&state, &request, &file).await {
         Ok(outcome) => {
             tracing::info!(user = user.id, workspace = %slug, model = %model_name, file = %file_name, rows = outcome.rows_ingested, "upload ingested");
+            let stored_noun = if outcome.rows_ingested == 1 { "row" } else { "rows" };
             let mut notice = format!(
-                "Stored {} rows from {} as {} data of version {}.",
+                "Stored {} {stored_noun} from {} as {} data of version {}.",
                 outcome.rows_ingested, outcome.file, request.environment.as_str(), request.version
             );
             if outcome.rows_skipped > 0 {
-                notice.push_str(&format!(" Skipped {} bad rows", outcome.rows_skipped));
+                let noun = if outcome.rows_skipped == 1 { "row" } else { "rows" };
+                notice.push_str(&format!(" Skipped {} bad {noun}", outcome.rows_skipped));
                 let listed: Vec<String> = outcome.skipped.iter().take(3).map(|row| row.message.clone()).collect();
                 notice.push_str(&format!(", such as: {}", listed.join(" ")));
             }
