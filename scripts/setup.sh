@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building Orrery needs and the machine lacks: the wasm target, wasm-bindgen
-# at the version in Cargo.lock, the npm packages (--npm) and Chromium (--browser).
+# at the version in Cargo.lock, the npm packages (--npm), Chromium (--browser) and a Python
+# virtualenv with the MLflow client (--mlflow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tools that `cargo install` puts in place are on PATH even in a shell rustup did not set up.
@@ -8,11 +9,13 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 want_browser=false
 want_npm=false
+want_mlflow=false
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=true; want_npm=true ;;
     --npm) want_npm=true ;;
-    *) echo "setup.sh: unknown option $arg (use --browser or --npm)" >&2; exit 2 ;;
+    --mlflow) want_mlflow=true ;;
+    *) echo "setup.sh: unknown option $arg (use --browser, --npm or --mlflow)" >&2; exit 2 ;;
   esac
 done
 
@@ -50,5 +53,20 @@ if [ "$want_npm" = true ]; then
   if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     echo "==> installing the end-to-end test packages"
     (cd end2end && npm ci --no-audit --no-fund)
+  fi
+fi
+
+# tests/mlflow/client_test.py runs the MLflow client from its own virtualenv, so the system
+# Python stays untouched. The marker file records a finished install, and a requirements.txt
+# newer than the marker triggers a reinstall.
+if [ "$want_mlflow" = true ]; then
+  venv=target/mlflow-venv
+  requirements=tests/mlflow/requirements.txt
+  if [ ! -f "$venv/.installed" ] || [ "$requirements" -nt "$venv/.installed" ]; then
+    echo "==> installing the MLflow client into $venv"
+    # --clear starts from an empty venv, so packages dropped from the file do not linger.
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --requirement "$requirements"
+    touch "$venv/.installed"
   fi
 fi

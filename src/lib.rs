@@ -24,6 +24,8 @@ pub mod demo;
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod tracking;
 
 /// Entry point of the browser bundle: attaches event handlers to the server-rendered page.
 #[cfg(feature = "hydrate")]

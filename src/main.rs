@@ -6,9 +6,23 @@ async fn main() {
     init_tracing();
     let cli = orrery::cli::Cli::parse();
     if let Err(error) = orrery::cli::run(cli).await {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", error_message(&error));
         std::process::exit(1);
     }
+}
+
+/// Joins an error and its causes with ": ", leaving out a cause whose text the message already
+/// contains, as when an I/O error is both named in the message and kept as its source.
+fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }
 
 /// Logs to standard error; `ORRERY_LOG_FORMAT=json` switches to one JSON object per line and

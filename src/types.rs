@@ -67,6 +67,56 @@ impl Environment {
     }
 }
 
+/// Data a monitoring page compares the current window with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Baseline {
+    /// All training data of the version.
+    Training,
+    /// All validation data of the version.
+    Validation,
+    /// Production data of a fixed range of days, both inclusive, as `YYYY-MM-DD`.
+    Production { from: String, to: String },
+    /// Production data of the `days` days just before the current window.
+    Trailing { days: u32 },
+}
+
+impl Baseline {
+    /// Maximum length of a trailing baseline, in days (ten years).
+    pub const MAX_TRAILING_DAYS: u32 = 3650;
+
+    /// Returns the value of the `baseline` query parameter.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Baseline::Training => "training",
+            Baseline::Validation => "validation",
+            Baseline::Production { .. } => "production",
+            Baseline::Trailing { .. } => "trailing",
+        }
+    }
+
+    /// Builds the query parameters that select this baseline, each after a `&`.
+    pub fn query(&self) -> String {
+        match self {
+            Baseline::Training | Baseline::Validation => format!("&baseline={}", self.kind()),
+            Baseline::Production { from, to } => format!("&baseline=production&baseline_from={from}&baseline_to={to}"),
+            Baseline::Trailing { days } => format!("&baseline=trailing&baseline_days={days}"),
+        }
+    }
+
+    /// Names the baseline's data in a sentence, such as "production data of the 7 days before
+    /// the window".
+    pub fn describe(&self) -> String {
+        match self {
+            Baseline::Training => "training data".to_string(),
+            Baseline::Validation => "validation data".to_string(),
+            Baseline::Production { from, to } => format!("production data from {from} to {to}"),
+            Baseline::Trailing { days: 1 } => "production data of the day before the window".to_string(),
+            Baseline::Trailing { days } => format!("production data of the {days} days before the window"),
+        }
+    }
+}
+
 /// The signed-in user and the workspaces they belong to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Viewer {
@@ -123,6 +173,8 @@ pub struct TokenInfo {
     pub prefix: String,
     pub created_at_ms: i64,
     pub last_used_at_ms: Option<i64>,
+    /// Slug of the one workspace the token may act in; `None` for all of the user's.
+    pub workspace: Option<String>,
 }
 
 /// Everything the drift overview and feature pages show, computed on the server.
@@ -130,7 +182,9 @@ pub struct TokenInfo {
 pub struct DriftReport {
     pub model: String,
     pub version: String,
-    pub baseline: Environment,
+    pub baseline: Baseline,
+    /// True when `baseline` is the model's saved default, so the page offers no "save" button.
+    pub baseline_is_default: bool,
     pub versions: Vec<String>,
     /// Inclusive window of the current data, as `YYYY-MM-DD` (UTC).
     pub window_from: String,
@@ -141,7 +195,48 @@ pub struct DriftReport {
     pub production_first_day: Option<String>,
     pub production_last_day: Option<String>,
     pub drifted_columns: usize,
+    /// Whether the rows carry the sample-size-robust (chunk-based) verdict as well.
+    #[serde(default)]
+    pub chunked: bool,
+    /// Columns the chunk-based view flags, when `chunked`.
+    #[serde(default)]
+    pub chunk_drifted_columns: usize,
     pub columns: Vec<ColumnDriftRow>,
+}
+
+impl DriftReport {
+    /// Counts the columns with a verdict: those whose statistic could be computed.
+    pub fn compared_columns(&self) -> usize {
+        self.columns.iter().filter(|column| column.drift.is_some()).count()
+    }
+
+    /// Returns whether the drifted columns reach the default share of the compared ones.
+    pub fn dataset_drift(&self) -> bool {
+        is_dataset_drift(self.drifted_columns, self.compared_columns(), DEFAULT_DRIFT_SHARE)
+    }
+}
+
+/// Share of drifted columns at which the whole dataset counts as drifted, as in Evidently.
+pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
+
+/// Decides dataset drift: at least `share` of the compared columns drift, and at least one
+/// column was compared.
+pub fn is_dataset_drift(drifted: usize, compared: usize, share: f64) -> bool {
+    compared > 0 && drifted as f64 >= share * compared as f64
+}
+
+/// A column's sample-size-robust verdict: its value against mean ± 3 standard deviations of
+/// the values of random reference chunks as large as the window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChunkVerdict {
+    /// Name of the measure of `value` and the bounds, such as "K-S statistic D".
+    pub measure: String,
+    pub chunks: usize,
+    pub chunk_rows: u64,
+    pub lower: f64,
+    pub upper: f64,
+    pub value: f64,
+    pub drift: bool,
 }
 
 /// One row of the drift table.
@@ -158,6 +253,12 @@ pub struct ColumnDriftRow {
     pub psi: Option<f64>,
     /// Reason no value could be computed (for example, no current rows in the window).
     pub note: Option<String>,
+    /// The chunk-based verdict, when the report is `chunked` and it could be computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkVerdict>,
+    /// Reason the chunk-based verdict is missing, when the report is `chunked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_note: Option<String>,
 }
 
 /// A chart drawn on the server: the SVG and the hover targets laid over it.
@@ -262,6 +363,309 @@ pub struct PerformanceReport {
     pub metrics: Vec<MetricRow>,
     /// Labels in confusion-matrix order, and its rows (actual) in the current window.
     pub labels: Vec<String>,
+    /// Classification: every label of either side with its scores on each.
+    #[serde(default)]
+    pub classes: Vec<ClassRow>,
     pub confusion_matrix: Vec<(String, Vec<u64>)>,
     pub over_time: Chart,
+}
+
+/// One label's scores on the baseline and in the current window, each missing when the
+/// label does not occur on that side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRow {
+    pub label: String,
+    pub reference: Option<ClassScores>,
+    pub current: Option<ClassScores>,
+}
+
+/// Precision, recall and F1 of one label, and its support: rows whose actual is the label.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassScores {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
+/// A request to point a registry alias at a version, with its reviews.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromotionRequestInfo {
+    pub id: i64,
+    pub model_name: String,
+    pub alias: String,
+    pub version: i64,
+    pub requested_by: String,
+    pub comment: String,
+    /// pending, approved, rejected, cancelled or superseded.
+    pub status: String,
+    /// The policy in force when the request was made.
+    pub policy_json: String,
+    /// The evidence gates' results when the request was made.
+    pub gates_json: String,
+    pub created_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+    pub reviews: Vec<ReviewInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewInfo {
+    pub username: String,
+    /// approve or reject.
+    pub decision: String,
+    pub comment: String,
+    pub created_at_ms: i64,
+}
+
+/// One entry of a registered model's append-only history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryEventInfo {
+    pub id: i64,
+    pub kind: String,
+    pub alias: Option<String>,
+    pub version: Option<i64>,
+    pub previous_version: Option<i64>,
+    pub request_id: Option<i64>,
+    pub actor: String,
+    pub comment: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookInfo {
+    pub id: i64,
+    pub url: String,
+    pub events: String,
+    pub active: bool,
+    pub created_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDeliveryInfo {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub url: String,
+    pub event: String,
+    /// pending, delivered or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: String,
+    pub created_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+    pub next_attempt_at_ms: i64,
+}
+
+/// One evidence gate's result, kept with a promotion request and shown to approvers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    pub gate: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// A project (MLflow's experiment) in the projects list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    pub id: i64,
+    pub name: String,
+    pub runs: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// A run as a table row: its latest metric values and its params.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub name: String,
+    pub status: String,
+    pub user: String,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub metrics: Vec<(String, f64)>,
+    pub params: Vec<(String, String)>,
+    pub parent_run_id: Option<String>,
+}
+
+/// One page of a project's runs table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunsPage {
+    pub project: ProjectSummary,
+    pub filter: String,
+    pub order: String,
+    pub page: i64,
+    pub page_size: i64,
+    pub has_more: bool,
+    pub metric_keys: Vec<String>,
+    pub param_keys: Vec<String>,
+    pub runs: Vec<RunRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    pub context: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactInfo {
+    pub path: String,
+    pub is_dir: bool,
+    pub size: Option<u64>,
+    /// Download address (files) or the run page address listing the folder (folders).
+    pub href: String,
+}
+
+/// Everything the run page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub run: RunRow,
+    pub project: ProjectSummary,
+    pub tags: Vec<(String, String)>,
+    pub inputs: Vec<DatasetInfo>,
+    pub artifact_folder: String,
+    pub artifacts: Vec<ArtifactInfo>,
+    pub charts: Vec<(String, Chart)>,
+    /// Registry versions made from this run, as (model, version).
+    pub versions: Vec<(String, i64)>,
+    pub children: Vec<RunRow>,
+}
+
+/// The compare view of several runs of one project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompareView {
+    pub project: ProjectSummary,
+    pub runs: Vec<RunRow>,
+    pub charts: Vec<(String, Chart)>,
+    /// One row per param: its value in each run, and whether the values differ.
+    pub params: Vec<(String, Vec<Option<String>>, bool)>,
+    pub metrics: Vec<(String, Vec<Option<f64>>)>,
+    /// Points drawn against points logged, for the note under the charts.
+    pub points_drawn: u64,
+    pub points_logged: u64,
+}
+
+/// A registered model in the registry list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistrySummary {
+    pub name: String,
+    pub description: String,
+    pub latest_version: Option<i64>,
+    pub aliases: Vec<(String, i64)>,
+    pub pending_requests: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The registry list page: the models and the workspace's default promotion policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryView {
+    pub models: Vec<RegistrySummary>,
+    pub default_policy: PolicyInfo,
+    pub can_administer: bool,
+}
+
+/// A promotion policy as pages show and edit it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyInfo {
+    pub required_approvals: u32,
+    pub approver_roles: Vec<String>,
+    pub allow_self_approval: bool,
+    pub direct_change_roles: Vec<String>,
+    pub metric_gates: Vec<String>,
+    pub require_no_drift: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryVersionRow {
+    pub version: i64,
+    pub created_at_ms: i64,
+    pub user: String,
+    pub run_id: String,
+    pub run_name: Option<String>,
+    pub source: String,
+    pub description: String,
+    pub aliases: Vec<String>,
+    /// Production rows the monitoring side holds for this version, when it has any.
+    pub production_rows: Option<i64>,
+}
+
+/// A pending or past request with the evidence approvers see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub request: PromotionRequestInfo,
+    pub gates: Vec<GateResult>,
+    /// The version the alias points at now.
+    pub current_version: Option<i64>,
+    /// Metrics of the requested version's run against the current holder's: (metric, requested, current).
+    pub metric_diff: Vec<(String, Option<f64>, Option<f64>)>,
+    pub approvals: i64,
+    pub required_approvals: u32,
+    /// The reason the viewer may not approve, when they may not.
+    pub review_refusal: Option<String>,
+    pub can_cancel: bool,
+}
+
+/// The version an alias pointed at over a span of time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AliasSpan {
+    pub alias: String,
+    pub version: i64,
+    pub from_ms: i64,
+    pub to_ms: Option<i64>,
+    pub actor: String,
+    pub request_id: Option<i64>,
+}
+
+/// Everything the registered model page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryModelView {
+    pub name: String,
+    pub description: String,
+    pub aliases: Vec<(String, i64)>,
+    pub versions: Vec<RegistryVersionRow>,
+    pub requests: Vec<RequestView>,
+    pub history: Vec<RegistryEventInfo>,
+    pub timeline: Vec<AliasSpan>,
+    pub policy: PolicyInfo,
+    pub own_policy: bool,
+    pub can_request: bool,
+    pub can_change_directly: bool,
+    pub can_administer: bool,
+    /// The monitored model with the same name, when there is one.
+    pub monitored: bool,
+}
+
+/// A version's lineage and health, for the version page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryVersionView {
+    pub model: String,
+    pub version: RegistryVersionRow,
+    pub run: Option<RunRow>,
+    pub project: Option<ProjectSummary>,
+    pub inputs: Vec<DatasetInfo>,
+    pub logged_model: Option<String>,
+    pub events: Vec<RegistryEventInfo>,
+    /// Drift of the latest production window, when the monitoring side has data.
+    pub health: Option<VersionHealth>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionHealth {
+    pub window_from: String,
+    pub window_to: String,
+    pub current_rows: u64,
+    pub drifted_columns: usize,
+    pub compared_columns: usize,
+    pub link: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhooksView {
+    pub webhooks: Vec<WebhookInfo>,
+    pub deliveries: Vec<WebhookDeliveryInfo>,
+    pub events: Vec<String>,
 }

@@ -6,12 +6,11 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use orrery::db::Db;
 use orrery::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec, ModelSchema};
 use orrery::server::config::ServerConfig;
-use orrery::server::{leptos_options, router, AppState};
+use orrery::server::{router, AppState};
 
 fn orrery(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orrery"))
@@ -48,10 +47,10 @@ async fn token_create_then_ingest_file() {
     let schema = ModelSchema {
         id_column: "id".into(),
         timestamp_column: "ts".into(),
-        columns: vec![ColumnSpec { name: "score".into(), kind: ColumnKind::Numeric, role: ColumnRole::Feature }],
+        columns: vec![ColumnSpec::new("score", ColumnKind::Numeric, ColumnRole::Feature)],
     };
     db.create_model(workspace_id, "ranker", "", &schema).await.unwrap();
-    let state = AppState { db: db.clone(), leptos_options: leptos_options(&config), config: Arc::new(config) };
+    let state = AppState::new(db.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -203,4 +202,70 @@ fn drift_command_names_missing_column() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("column \"y\" is missing from the current file"), "{stderr}");
+}
+
+#[test]
+fn drift_command_adds_chunk_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference.csv");
+    let current = dir.path().join("current.csv");
+    let small = dir.path().join("small.csv");
+    let ages = |values: Vec<f64>| values.iter().fold(String::from("age\n"), |text, age| text + &format!("{age}\n"));
+    std::fs::write(&reference, ages((0..40).map(|i| 20.0 + f64::from(i) * 0.75).collect())).unwrap();
+    std::fs::write(&current, ages((35..45).map(f64::from).collect())).unwrap();
+    std::fs::write(&small, ages((30..50).map(f64::from).collect())).unwrap();
+    let run = |reference: &std::path::Path, format: &str| {
+        let args = ["drift", "--reference", reference.to_str().unwrap(), "--current", current.to_str().unwrap(), "--chunks", "--format", format];
+        let output = orrery(dir.path(), &args, "");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let report: serde_json::Value = serde_json::from_str(&run(&reference, "json")).unwrap();
+    let chunks = &report["columns"][0]["chunks"];
+    // 40 reference rows make 4 chunks of the current file's 10. The current value on the
+    // chunk scale is K-S's D, as scipy 1.17.1 gives it:
+    // ks_2samp([20 + 0.75 * i for i in range(40)], range(35, 45)).statistic == 0.5.
+    assert_eq!((chunks["chunks"].as_u64(), chunks["chunk_rows"].as_u64()), (Some(4), Some(10)));
+    assert_eq!(chunks["method"], "ks");
+    assert_eq!(chunks["value"], 0.5);
+    assert!(report["chunk_drifted_columns"].is_u64());
+
+    let table = run(&small, "table");
+    assert!(table.contains("chunk range"), "{table}");
+    assert!(
+        table.contains("age: no chunk-based verdict: the reference's 20 valid rows make fewer than 3 chunks of the current data's 10 rows"),
+        "{table}"
+    );
+}
+
+#[test]
+fn drift_command_takes_method_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference.csv");
+    let current = dir.path().join("current.csv");
+    let ages = |values: Vec<f64>| values.iter().fold(String::from("age\n"), |text, age| text + &format!("{age}\n"));
+    std::fs::write(&reference, ages((0..40).map(|i| 20.0 + f64::from(i) * 0.75).collect())).unwrap();
+    std::fs::write(&current, ages((35..45).map(f64::from).collect())).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["drift", "--reference", reference.to_str().unwrap(), "--current", current.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        orrery(dir.path(), &args, "")
+    };
+
+    let output = run(&["--method", "age=psi", "--threshold", "age=0.05"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let column = &report["columns"][0];
+    assert_eq!(column["method"], "PSI");
+    assert_eq!(column["threshold"], 0.05);
+    let psi = column["statistics"].as_array().unwrap().iter().find(|result| result["method"] == "psi").unwrap();
+    assert_eq!(column["value"], psi["value"], "the override's value is the PSI computed with the default threshold");
+
+    let output = run(&["--method", "age=chisquare"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("drift_method \"chisquare\" does not apply to the numeric column \"age\""), "{stderr}");
+    let output = run(&["--method", "income=psi"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--method names column \"income\", which is not compared; the compared columns are age"));
 }

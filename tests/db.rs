@@ -65,3 +65,42 @@ async fn old_login_failures_are_deleted(app: &TestApp) {
     assert_eq!(app.db.count_login_failures("user:alice", 0).await.unwrap(), 0);
 }
 on_both_databases!(old_login_failures_are_deleted_on, old_login_failures_are_deleted);
+
+async fn long_metric_series_keeps_peaks(app: &TestApp) {
+    use orrery::tracking::MetricPoint;
+    let user_id = app.create_user("owner", "long-enough-pw").await;
+    let workspace_id = app.db.create_workspace("team", "Team", user_id).await.unwrap();
+    let project_id = app.db.create_experiment(workspace_id, "sweep", &[]).await.unwrap();
+    let project = app.db.experiment(workspace_id, project_id).await.unwrap().unwrap();
+    let run = app.db.create_run(&project, "long", "owner", Some(0), &[]).await.unwrap();
+
+    // 100,000 steps of a sawtooth between 0 and 99, with one spike up and one dip down.
+    let points: Vec<MetricPoint> = (0..100_000i64)
+        .map(|step| {
+            let value = match step {
+                61_234 => 1e6,
+                7_000 => -5e5,
+                _ => (step % 100) as f64,
+            };
+            MetricPoint { key: "loss".into(), value, timestamp_ms: 1, step }
+        })
+        .collect();
+    for chunk in points.chunks(1000) {
+        app.db.log_batch(run.id, chunk, &[], &[], &[]).await.unwrap().unwrap();
+    }
+
+    let (series, logged) = app.db.metric_series(run.id, "loss", 500).await.unwrap();
+    assert_eq!(logged, 100_000);
+    assert!(series.len() <= 1000, "{} points drawn", series.len());
+    // Each of the 500 ranges spans 201 steps (99,999 / 500 + 1), so a peak moves by less.
+    let near = |value: f64, step: i64| series.iter().any(|point| point.1 == value && (point.0 - step).abs() < 201);
+    assert!(near(1e6, 61_234), "the spike keeps its height near its step");
+    assert!(near(-5e5, 7_000), "the dip keeps its depth near its step");
+    assert!(series.windows(2).all(|pair| pair[0].0 <= pair[1].0), "steps stay in order");
+    assert_eq!(series.first().map(|point| point.0), Some(0));
+    assert_eq!(series.last().map(|point| point.0), Some(99_999));
+
+    let (short, logged) = app.db.metric_series(run.id, "missing", 500).await.unwrap();
+    assert_eq!((short.len(), logged), (0, 0));
+}
+on_both_databases!(long_metric_series_keeps_peaks_on, long_metric_series_keeps_peaks);

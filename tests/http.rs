@@ -14,7 +14,7 @@ use orrery::types::Role;
 const PASSWORD: &str = "correct horse battery";
 
 fn small_schema() -> ModelSchema {
-    let column = |name: &str, kind, role| ColumnSpec { name: name.into(), kind, role };
+    let column = |name: &str, kind, role| ColumnSpec::new(name, kind, role);
     ModelSchema {
         id_column: "id".into(),
         timestamp_column: "ts".into(),

@@ -109,6 +109,30 @@ test('the data-quality tab checks every column', async () => {
   assert.match(await page.innerText('[data-testid=quality-volume]'), /rows/);
 });
 
+test('the overview summarises health and a trailing baseline is kept in the link', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}/w/demo/models/nyc-flights-delay`);
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/overview\?/), page.click('a.tab:has-text("Overview")')]);
+  await page.waitForSelector('[data-testid=overview-volume]');
+  for (const card of ['overview-drift', 'overview-quality', 'overview-performance', 'overview-volume']) {
+    assert.ok(await page.isVisible(`[data-testid=${card}]`), `${card} is shown`);
+  }
+  assert.match(await page.innerText('[data-testid=overview-main-metric]'), /^Accuracy \d\.\d{4}$/);
+  await shot(page, 'overview');
+
+  // Pick a trailing baseline in the controls: the day field appears, and the link keeps it.
+  await page.selectOption('select[name=baseline]', 'trailing');
+  assert.ok(await page.isVisible('input[name=baseline_days]'), 'the days field shows for a trailing baseline');
+  await page.fill('input[name=baseline_days]', '7');
+  await Promise.all([page.waitForURL(/baseline=trailing/), page.click('[data-testid=view-controls] button[type=submit]')]);
+  assert.match(page.url(), /baseline_days=7/);
+  await page.waitForSelector('[data-testid=drift-summary]:has-text("7 days before the window")');
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /production data of the 7 days before the window/);
+  assert.ok(await page.isVisible('[data-testid=save-baseline]'), 'a member may save it as the default');
+});
+
 test('the performance tab compares metrics with the baseline', async () => {
   const page = await newPage();
   await login(page, 'demo', demoPassword);
@@ -123,6 +147,14 @@ test('the performance tab compares metrics with the baseline', async () => {
   assert.ok(Math.abs(accuracy[1] - 0.828221471246667) < 1e-9, `current accuracy ${accuracy[1]}`);
   const matrix = await page.innerText('[data-testid=confusion-matrix]');
   assert.match(matrix, /0\s+1/);
+
+  // scikit-learn 1.9.1 precision_recall_fscore_support(employed, prediction) for label 1:
+  // precision, recall and F1 in 2015, then in 2018.
+  const employed = await page.$$eval('[data-testid=per-class] tr[data-class="1"] td[data-value]', (cells) => cells.map((cell) => Number(cell.dataset.value)));
+  const expected = [0.8000432163790077, 0.8684688911042046, 0.8328529854208551, 0.8107964366440633, 0.8607644966405059, 0.8350336177030413];
+  assert.equal(employed.length, expected.length, `per-class cells ${employed}`);
+  expected.forEach((value, index) => assert.ok(Math.abs(employed[index] - value) < 1e-9, `cell ${index}: ${employed[index]}, expected ${value}`));
+  assert.match(await page.innerText('[data-testid=per-class] tr[data-class="1"]'), /34,106[\s\S]*35,422/);
 });
 
 test('hovering a histogram bar shows its counts and shares', async () => {

@@ -77,6 +77,10 @@ pub enum TokenCommand {
         /// Label shown in the token list, such as ci-pipeline.
         #[arg(long)]
         name: String,
+        /// Slug of the only workspace the token may act in; without it, the token acts in
+        /// every workspace of the user, and MLflow requests use the user's default one.
+        #[arg(long)]
+        workspace: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -88,8 +92,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Create { username, admin, password_stdin, database } } => {
             create_user(&username, admin, password_stdin, &database).await
         }
-        Command::Token { command: TokenCommand::Create { user, name, database } } => {
-            create_token(&user, &name, &database).await
+        Command::Token { command: TokenCommand::Create { user, name, workspace, database } } => {
+            create_token(&user, &name, workspace.as_deref(), &database).await
         }
         Command::Ingest(args) => ingest::run(args).await,
         Command::Drift(args) => tokio::task::spawn_blocking(move || drift::run(args)).await?,
@@ -121,7 +125,7 @@ async fn create_user(username: &str, admin: bool, password_stdin: bool, database
     Ok(())
 }
 
-async fn create_token(username: &str, name: &str, database: &DatabaseArgs) -> anyhow::Result<()> {
+async fn create_token(username: &str, name: &str, workspace: Option<&str>, database: &DatabaseArgs) -> anyhow::Result<()> {
     let db = open_db(database).await?;
     let user = db
         .user_by_name(&username.trim().to_lowercase())
@@ -137,8 +141,18 @@ async fn create_token(username: &str, name: &str, database: &DatabaseArgs) -> an
         anyhow::bail!("the token name is empty; pass --name with a label such as ci-pipeline");
     }
 
+    let workspace_id = match workspace {
+        Some(slug) => Some(
+            db.membership(user.id, slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{} is not a member of a workspace \"{slug}\"; check the slug in the workspace's address", user.username))?
+                .workspace_id,
+        ),
+        None => None,
+    };
+
     let token = crate::accounts::tokens::new_api_token();
-    db.create_token(user.id, name.trim(), &token.hash, &token.display_prefix).await?;
+    db.create_token(user.id, name.trim(), &token.hash, &token.display_prefix, workspace_id).await?;
     eprintln!("created API token \"{}\" for {}; it is shown only once", name.trim(), user.username);
     println!("{}", token.secret);
     Ok(())

@@ -62,3 +62,21 @@ pub fn ChartView(chart: Chart, #[prop(into)] label: String) -> impl IntoView {
         </figure>
     }
 }
+
+/// Colours of the series in multi-series charts, in order; legends drawn in HTML use them too.
+pub const SERIES_COLORS: [(u8, u8, u8); 8] = [
+    (76, 114, 176),
+    (221, 132, 82),
+    (85, 168, 104),
+    (196, 78, 82),
+    (129, 114, 179),
+    (147, 120, 96),
+    (218, 139, 195),
+    (140, 140, 140),
+];
+
+/// Returns the CSS colour of series `index`.
+pub fn series_color(index: usize) -> String {
+    let (r, g, b) = SERIES_COLORS[index % SERIES_COLORS.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}

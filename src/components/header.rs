@@ -57,6 +57,9 @@ pub fn Header() -> impl IntoView {
                         </details>
                         <nav class="account">
                             {slug.map(|slug| view! {
+                                <a href=format!("/w/{slug}")>"Monitoring"</a>
+                                <a href=format!("/w/{slug}/projects")>"Experiments"</a>
+                                <a href=format!("/w/{slug}/registry")>"Registry"</a>
                                 <a href=format!("/w/{slug}/settings")>"Members"</a>
                             })}
                             <a href="/account/tokens">"API tokens"</a>

@@ -6,10 +6,13 @@
 //! engines. Adding a table therefore means one migration per engine and one set of queries,
 //! not two data layers. The integration tests run every query on both engines.
 
+pub mod actuals;
 pub mod models;
 pub mod records;
+pub mod registry;
 pub mod sessions;
 pub mod tokens;
+pub mod tracking;
 pub mod users;
 pub mod workspaces;
 
@@ -86,6 +89,8 @@ impl Db {
                                 "PRAGMA synchronous = NORMAL",
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 30000",
+                                // MLflow's LIKE is case-sensitive, as PostgreSQL's is.
+                                "PRAGMA case_sensitive_like = ON",
                             ] {
                                 sqlx::query(pragma).execute(&mut *connection).await?;
                             }
@@ -116,6 +121,19 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the database's write lock
+    /// at once, waiting up to the busy timeout for another writer. A deferred transaction that
+    /// reads first and writes later gets "database is locked" at once, without waiting, when
+    /// another connection wrote in between, because its snapshot is stale.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            // A write statement takes the lock even when it changes no row.
+            sqlx::query("DELETE FROM login_failures WHERE 1 = 0").execute(&mut *transaction).await?;
+        }
+        Ok(transaction)
     }
 
     /// Checks that the database runs a trivial query.

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::{now_ms, Db};
 use crate::monitoring::schema::ModelSchema;
-use crate::types::{Environment, VersionInfo};
+use crate::types::{Baseline, Environment, VersionInfo};
 
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -13,11 +13,18 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub schema: ModelSchema,
+    /// The baseline pages use when their URL names none; `None` means training data.
+    pub default_baseline: Option<Baseline>,
 }
 
 fn model_from_row(row: &sqlx::any::AnyRow) -> Result<Model, sqlx::Error> {
     let schema_json: String = row.try_get("schema_json")?;
     let schema = serde_json::from_str(&schema_json)
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+    let baseline_json: Option<String> = row.try_get("default_baseline_json")?;
+    let default_baseline = baseline_json
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
         .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
     Ok(Model {
         id: row.try_get("id")?,
@@ -25,6 +32,7 @@ fn model_from_row(row: &sqlx::any::AnyRow) -> Result<Model, sqlx::Error> {
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         schema,
+        default_baseline,
     })
 }
 
@@ -52,7 +60,7 @@ impl Db {
 
     pub async fn model(&self, workspace_id: i64, name: &str) -> Result<Option<Model>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT id, workspace_id, name, description, schema_json FROM models
+            "SELECT id, workspace_id, name, description, schema_json, default_baseline_json FROM models
              WHERE workspace_id = $1 AND name = $2",
         )
         .bind(workspace_id)
@@ -64,13 +72,25 @@ impl Db {
 
     pub async fn models(&self, workspace_id: i64) -> Result<Vec<Model>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, workspace_id, name, description, schema_json FROM models
+            "SELECT id, workspace_id, name, description, schema_json, default_baseline_json FROM models
              WHERE workspace_id = $1 ORDER BY name",
         )
         .bind(workspace_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(model_from_row).collect()
+    }
+
+    /// Saves the baseline the model's pages use when their URL names none; `None` restores
+    /// training data.
+    pub async fn set_default_baseline(&self, model_id: i64, baseline: Option<&Baseline>) -> Result<(), sqlx::Error> {
+        let json = baseline.map(|baseline| serde_json::to_string(baseline).expect("a baseline always serializes"));
+        sqlx::query("UPDATE models SET default_baseline_json = $1 WHERE id = $2")
+            .bind(json)
+            .bind(model_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Returns the id of `version` of `model_id`, creating the version on first use.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
+use super::actuals::{join_stored_actuals, ActualColumn, Summarize};
 use super::{now_ms, Db};
 use crate::monitoring::performance::PerformanceSummary;
 use crate::monitoring::summary::ColumnSummary;
@@ -79,7 +80,7 @@ impl Db {
         target: &IngestionTarget,
         records: &[StoredRecord],
     ) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         for chunk in records.chunks(INSERT_BATCH_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO records (model_version_id, environment, ingestion_id, record_id,
@@ -112,7 +113,9 @@ impl Db {
         transaction.commit().await
     }
 
-    /// Stores the summaries and marks the ingestion complete, in one transaction.
+    /// Stores the summaries and marks the ingestion complete, in one transaction. With
+    /// `actuals`, the same transaction joins actuals received earlier for a production
+    /// ingestion's rows, so none is left unjoined.
     pub async fn complete_ingestion(
         &self,
         target: &IngestionTarget,
@@ -120,8 +123,9 @@ impl Db {
         rows_skipped: u64,
         summaries: &BucketSummaries,
         performance: &BTreeMap<i64, PerformanceSummary>,
-    ) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        actuals: Option<(&ActualColumn<'_>, Summarize<'_>)>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut transaction = self.begin_write().await?;
         for (bucket_start_ms, summary) in performance {
             let summary_json = serde_json::to_string(summary).expect("summaries always serialize");
             sqlx::query(
@@ -162,12 +166,19 @@ impl Db {
         .bind(target.ingestion_id)
         .execute(&mut *transaction)
         .await?;
-        transaction.commit().await
+        let joined = match actuals {
+            Some((column, summarize)) if target.environment == Environment::Production => {
+                join_stored_actuals(&mut transaction, target.model_version_id, target.ingestion_id, column, summarize).await?
+            }
+            _ => 0,
+        };
+        transaction.commit().await?;
+        Ok(joined)
     }
 
     /// Deletes a failed ingestion's rows and marks it failed.
     pub async fn fail_ingestion(&self, ingestion_id: i64) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM records WHERE ingestion_id = $1")
             .bind(ingestion_id)
             .execute(&mut *transaction)

@@ -27,7 +27,7 @@ impl Db {
         name: &str,
         owner_id: i64,
     ) -> Result<i64, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let workspace_id: i64 = sqlx::query_scalar(
             "INSERT INTO workspaces (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -61,6 +61,26 @@ impl Db {
              WHERE w.slug = $1 AND m.user_id = $2",
         )
         .bind(slug)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Membership {
+            workspace_id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            role: role_from_text(row.try_get("role")?)?,
+        }))
+    }
+
+    /// Returns workspace `workspace_id` if `user_id` is a member of it.
+    pub async fn membership_by_id(&self, user_id: i64, workspace_id: i64) -> Result<Option<Membership>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT w.id, w.slug, w.name, m.role FROM workspaces w
+             JOIN memberships m ON m.workspace_id = w.id
+             WHERE w.id = $1 AND m.user_id = $2",
+        )
+        .bind(workspace_id)
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;

@@ -9,6 +9,7 @@
 mod csv_reader;
 mod error;
 mod json_reader;
+mod parquet_pages;
 mod parquet_reader;
 mod timestamp;
 mod validate;
@@ -25,11 +26,11 @@ use bytes::Bytes;
 pub use csv_reader::CsvReader;
 pub use error::IngestError;
 pub use json_reader::JsonReader;
-pub use parquet_reader::ParquetReader;
+pub use parquet_reader::{ParquetReader, ValueCounts};
 pub use timestamp::{
     format_timestamp_ms, parse_timestamp_text, timestamp_from_float, timestamp_from_integer,
 };
-pub use validate::{ColumnValue, RowError, SchemaValidator, ValidRecord};
+pub use validate::{cell_id, cell_value, ColumnValue, RowError, SchemaValidator, ValidRecord};
 
 use crate::monitoring::schema::ModelSchema;
 
@@ -160,36 +161,41 @@ pub fn open_path(path: &Path) -> Result<Box<dyn RecordReader + Send>, IngestErro
 /// Opens a file on disk, naming it `file_name` in messages and picking its format by that
 /// name: an upload spooled to a temporary path keeps the name its sender gave it.
 pub fn open_path_as(path: &Path, file_name: &str) -> Result<Box<dyn RecordReader + Send>, IngestError> {
-    let file_name = file_name.to_string();
-    let io_error = |source| IngestError::Io {
-        file: file_name.clone(),
-        source,
-    };
-
-    let format = match FileFormat::from_file_name(&file_name)? {
-        Some(format) => format,
-        None => {
-            let mut first_bytes = Vec::with_capacity(SNIFF_BYTES);
-            File::open(path)
-                .map_err(io_error)?
-                .take(SNIFF_BYTES as u64)
-                .read_to_end(&mut first_bytes)
-                .map_err(io_error)?;
-            FileFormat::from_content(&first_bytes)
-        }
-    };
-
-    let file = File::open(path).map_err(io_error)?;
-    let total_bytes = file.metadata().map_err(io_error)?.len();
+    let format = path_format(path, file_name)?;
+    let file = File::open(path).map_err(|source| io_error(file_name, source))?;
+    let total_bytes = file.metadata().map_err(|source| io_error(file_name, source))?.len();
     match format {
-        FileFormat::Csv => Ok(Box::new(CsvReader::new(
-            &file_name,
-            file,
-            Some(total_bytes),
-        )?)),
-        FileFormat::Parquet => Ok(Box::new(ParquetReader::new(&file_name, file)?)),
-        FileFormat::Json => Ok(Box::new(JsonReader::new(&file_name, file, Some(total_bytes))?)),
+        FileFormat::Csv => Ok(Box::new(CsvReader::new(file_name, file, Some(total_bytes))?)),
+        FileFormat::Parquet => Ok(Box::new(ParquetReader::new(file_name, file)?)),
+        FileFormat::Json => Ok(Box::new(JsonReader::new(file_name, file, Some(total_bytes))?)),
     }
+}
+
+/// Opens a file on disk as Parquet when its name or first bytes mark it as one, for callers
+/// that read Parquet column by column and everything else row by row.
+pub fn open_parquet_path(path: &Path) -> Result<Option<ParquetReader<File>>, IngestError> {
+    let file_name = path.display().to_string();
+    if path_format(path, &file_name)? != FileFormat::Parquet {
+        return Ok(None);
+    }
+    let file = File::open(path).map_err(|source| io_error(&file_name, source))?;
+    Ok(Some(ParquetReader::new(&file_name, file)?))
+}
+
+/// Detects the format of a file on disk from its extension, or from its first bytes without one.
+fn path_format(path: &Path, file_name: &str) -> Result<FileFormat, IngestError> {
+    if let Some(format) = FileFormat::from_file_name(file_name)? {
+        return Ok(format);
+    }
+    let mut first_bytes = Vec::with_capacity(SNIFF_BYTES);
+    File::open(path)
+        .and_then(|file| file.take(SNIFF_BYTES as u64).read_to_end(&mut first_bytes))
+        .map_err(|source| io_error(file_name, source))?;
+    Ok(FileFormat::from_content(&first_bytes))
+}
+
+fn io_error(file_name: &str, source: std::io::Error) -> IngestError {
+    IngestError::Io { file: file_name.to_string(), source }
 }
 
 /// Opens an in-memory file, such as a demo file embedded in the binary, with the reader for its
@@ -277,11 +283,7 @@ mod tests {
     use crate::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec};
 
     fn spec(name: &str, kind: ColumnKind, role: ColumnRole) -> ColumnSpec {
-        ColumnSpec {
-            name: name.to_string(),
-            kind,
-            role,
-        }
+        ColumnSpec::new(name.to_string(), kind, role)
     }
 
     /// Census model schema as the demo declares it: the `year` column is the timestamp.

@@ -5,17 +5,22 @@
 //! current page and dictionary page, not the whole row group.
 
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType};
-use parquet::column::reader::ColumnReader;
-use parquet::data_type::{ByteArray, FixedLenByteArray, Int96};
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
+use parquet::data_type::{ByteArray, DataType, FixedLenByteArray, Int96};
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, FileReader};
 use parquet::file::serialized_reader::SerializedFileReader;
 use parquet::schema::types::ColumnDescriptor;
+use rustc_hash::FxHashMap;
 
+use super::parquet_pages::{add_bytes, count_chunk, ChunkLayout};
 use super::{Cell, IngestError, RawRow, RecordReader};
 
 /// Values decoded per column per call into the column reader.
 const BATCH_ROWS: usize = 4096;
+
+/// Values decoded per call when a whole column is counted: larger batches, fewer calls.
+const COUNT_BATCH_ROWS: usize = 64 * 1024;
 
 /// Maximum length of a decimal stored as bytes, because longer ones do not fit in `i128`.
 const MAX_DECIMAL_BYTES: usize = 16;
@@ -278,6 +283,215 @@ impl<R: ChunkReader + 'static> RecordReader for ParquetReader<R> {
         self.selected = (0..self.columns.len())
             .map(|index| indices.contains(&index))
             .collect();
+    }
+}
+
+impl<R: ChunkReader + 'static> ParquetReader<R> {
+    /// Counts the distinct values of one column (an index into [`columns`](RecordReader::columns))
+    /// over the whole file. Dictionary-encoded pages are counted per dictionary index, other
+    /// pages by their stored value, and each distinct value becomes a [`Cell`] once, as
+    /// [`next_row`](RecordReader::next_row) would decode it. Callers that only need counts, such as `orrery drift`, skip building
+    /// rows this way, and can count several columns of one file on several threads, each with
+    /// its own reader.
+    pub fn count_values(&self, column: usize) -> Result<ValueCounts, IngestError> {
+        let leaf = &self.leaves[column];
+        let name = &self.columns[column];
+        let damaged = |error: ParquetError| IngestError::InvalidParquet {
+            file: self.file_name.clone(),
+            message: format!("column \"{name}\": {error}"),
+        };
+        let mut distinct: Option<DistinctValues> = None;
+        let mut missing = 0;
+        for index in 0..self.file.num_row_groups() {
+            let row_group = self.file.get_row_group(index).map_err(damaged)?;
+            let descriptor = row_group.metadata().column(leaf.leaf_index).column_descr();
+            let layout = ChunkLayout {
+                physical: descriptor.physical_type(),
+                type_length: usize::try_from(descriptor.type_length()).unwrap_or(0),
+                max_def_level: descriptor.max_def_level(),
+            };
+            let distinct = distinct.get_or_insert_with(|| DistinctValues::for_physical(layout.physical));
+            let mut pages = row_group.get_column_page_reader(leaf.leaf_index).map_err(damaged)?;
+            match count_chunk(pages.as_mut(), &layout, |raw, times| distinct.tally_plain(raw, times)).map_err(damaged)? {
+                Some(nulls) => missing += nulls,
+                None => {
+                    let reader = row_group.get_column_reader(leaf.leaf_index).map_err(damaged)?;
+                    missing += distinct.count(reader, layout.max_def_level > 0).map_err(damaged)?;
+                }
+            }
+        }
+        let values = match distinct {
+            Some(distinct) => distinct.into_cells(leaf.decoding).map_err(|problem| match problem {
+                CellProblem::InvalidUtf8 => IngestError::InvalidUtf8 {
+                    file: self.file_name.clone(),
+                    location: format!("column \"{name}\""),
+                },
+                CellProblem::Unsupported(detail) => IngestError::InvalidParquet {
+                    file: self.file_name.clone(),
+                    message: format!("column \"{name}\": {detail}"),
+                },
+            })?,
+            None => Vec::new(),
+        };
+        Ok(ValueCounts { missing, values })
+    }
+}
+
+/// One column's distinct values with how often each occurs, and how many rows have no value.
+#[derive(Debug, Default, PartialEq)]
+pub struct ValueCounts {
+    pub missing: u64,
+    pub values: Vec<(Cell, u64)>,
+}
+
+/// Counts per stored value, keyed by the value's bits so that every distinct bit pattern
+/// decodes to its cell exactly as a row read would.
+enum DistinctValues {
+    Boolean([u64; 2]),
+    Int32(FxHashMap<i32, u64>),
+    Int64(FxHashMap<i64, u64>),
+    Int96(FxHashMap<[u32; 3], u64>),
+    Float(FxHashMap<u32, u64>),
+    Double(FxHashMap<u64, u64>),
+    Bytes(FxHashMap<Vec<u8>, u64>),
+}
+
+impl DistinctValues {
+    fn for_physical(physical: PhysicalType) -> DistinctValues {
+        match physical {
+            PhysicalType::BOOLEAN => DistinctValues::Boolean([0; 2]),
+            PhysicalType::INT32 => DistinctValues::Int32(FxHashMap::default()),
+            PhysicalType::INT64 => DistinctValues::Int64(FxHashMap::default()),
+            PhysicalType::INT96 => DistinctValues::Int96(FxHashMap::default()),
+            PhysicalType::FLOAT => DistinctValues::Float(FxHashMap::default()),
+            PhysicalType::DOUBLE => DistinctValues::Double(FxHashMap::default()),
+            PhysicalType::BYTE_ARRAY | PhysicalType::FIXED_LEN_BYTE_ARRAY => DistinctValues::Bytes(FxHashMap::default()),
+        }
+    }
+
+    /// Adds `times` to the count of one value given in its PLAIN encoding, which
+    /// [`count_chunk`] has already cut to the column's width.
+    fn tally_plain(&mut self, raw: &[u8], times: u64) {
+        let word = |index: usize| u32::from_le_bytes(raw[index * 4..index * 4 + 4].try_into().expect("four bytes"));
+        let double_word = || u64::from_le_bytes(raw[..8].try_into().expect("eight bytes"));
+        match self {
+            DistinctValues::Int32(counts) => *counts.entry(word(0) as i32).or_default() += times,
+            DistinctValues::Float(counts) => *counts.entry(word(0)).or_default() += times,
+            DistinctValues::Int64(counts) => *counts.entry(double_word() as i64).or_default() += times,
+            DistinctValues::Double(counts) => *counts.entry(double_word()).or_default() += times,
+            DistinctValues::Int96(counts) => *counts.entry([word(0), word(1), word(2)]).or_default() += times,
+            DistinctValues::Bytes(counts) => add_bytes(counts, raw, times),
+            // count_chunk leaves BOOLEAN columns to the column reader.
+            DistinctValues::Boolean(_) => unreachable!("BOOLEAN values are not counted from pages"),
+        }
+    }
+
+    /// Counts every value of one column chunk and returns its number of nulls.
+    fn count(&mut self, reader: ColumnReader, nullable: bool) -> Result<u64, ParquetError> {
+        fn tally<K: std::hash::Hash + Eq>(counts: &mut FxHashMap<K, u64>, key: K) {
+            *counts.entry(key).or_default() += 1;
+        }
+        match (self, reader) {
+            (DistinctValues::Boolean(counts), ColumnReader::BoolColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| counts[usize::from(*value)] += 1)
+                })
+            }
+            (DistinctValues::Int32(counts), ColumnReader::Int32ColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| values.iter().for_each(|value| tally(counts, *value)))
+            }
+            (DistinctValues::Int64(counts), ColumnReader::Int64ColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| values.iter().for_each(|value| tally(counts, *value)))
+            }
+            (DistinctValues::Int96(counts), ColumnReader::Int96ColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| {
+                        let words = value.data();
+                        tally(counts, [words[0], words[1], words[2]])
+                    })
+                })
+            }
+            (DistinctValues::Float(counts), ColumnReader::FloatColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| tally(counts, value.to_bits()))
+                })
+            }
+            (DistinctValues::Double(counts), ColumnReader::DoubleColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| tally(counts, value.to_bits()))
+                })
+            }
+            (DistinctValues::Bytes(counts), ColumnReader::ByteArrayColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| add_bytes(counts, value.data(), 1))
+                })
+            }
+            (DistinctValues::Bytes(counts), ColumnReader::FixedLenByteArrayColumnReader(mut reader)) => {
+                read_chunk(&mut reader, nullable, |values| {
+                    values.iter().for_each(|value| add_bytes(counts, value.data(), 1))
+                })
+            }
+            _ => Err(ParquetError::General("the column's stored type differs between row groups".to_string())),
+        }
+    }
+
+    /// Decodes each distinct stored value into its cell, keeping its count.
+    fn into_cells(self, decoding: Decoding) -> Result<Vec<(Cell, u64)>, CellProblem> {
+        let cells = match self {
+            DistinctValues::Boolean([no, yes]) => [(Cell::Boolean(false), no), (Cell::Boolean(true), yes)]
+                .into_iter()
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+            DistinctValues::Int32(counts) => {
+                counts.into_iter().map(|(value, count)| (int32_cell(value, decoding), count)).collect()
+            }
+            DistinctValues::Int64(counts) => {
+                counts.into_iter().map(|(value, count)| (int64_cell(value, decoding), count)).collect()
+            }
+            DistinctValues::Int96(counts) => counts
+                .into_iter()
+                .map(|([low, middle, high], count)| {
+                    let mut value = Int96::new();
+                    value.set_data(low, middle, high);
+                    (Cell::Timestamp(value.to_millis()), count)
+                })
+                .collect(),
+            DistinctValues::Float(counts) => counts
+                .into_iter()
+                .map(|(bits, count)| (Cell::Number(f64::from(f32::from_bits(bits))), count))
+                .collect(),
+            DistinctValues::Double(counts) => {
+                counts.into_iter().map(|(bits, count)| (Cell::Number(f64::from_bits(bits)), count)).collect()
+            }
+            DistinctValues::Bytes(counts) => counts
+                .into_iter()
+                .map(|(bytes, count)| bytes_cell(&bytes, decoding).map(|cell| (cell, count)))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(cells)
+    }
+}
+
+/// Reads a whole column chunk in batches, handing each batch's non-null values to `count`,
+/// and returns the number of nulls.
+fn read_chunk<T: DataType>(
+    reader: &mut ColumnReaderImpl<T>,
+    nullable: bool,
+    mut count: impl FnMut(&[T::T]),
+) -> Result<u64, ParquetError> {
+    let mut levels = Vec::with_capacity(if nullable { COUNT_BATCH_ROWS } else { 0 });
+    let mut values = Vec::with_capacity(COUNT_BATCH_ROWS);
+    let mut nulls = 0;
+    loop {
+        levels.clear();
+        values.clear();
+        let (records, read_values, _) =
+            reader.read_records(COUNT_BATCH_ROWS, nullable.then_some(&mut levels), None, &mut values)?;
+        if records == 0 {
+            return Ok(nulls);
+        }
+        nulls += (records - read_values) as u64;
+        count(&values[..read_values]);
     }
 }
 
@@ -625,7 +839,8 @@ mod tests {
 
     use bytes::Bytes;
     use parquet::data_type::{
-        BoolType, ByteArrayType, DataType, DoubleType, FloatType, Int32Type, Int64Type,
+        BoolType, ByteArrayType, DataType, DoubleType, FixedLenByteArrayType, FloatType, Int32Type,
+        Int64Type, Int96Type,
     };
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
@@ -1127,5 +1342,123 @@ mod tests {
             int64_cell(-1, Decoding::UnsignedInt64),
             Cell::Number(u64::MAX as f64)
         );
+    }
+
+    /// Tallies each column's cells as `next_row` returns them, keyed by the cell's debug form.
+    fn row_tallies(file: &str, data: Bytes) -> Vec<std::collections::BTreeMap<String, u64>> {
+        let mut reader = ParquetReader::new(file, data).unwrap();
+        let mut tallies = vec![std::collections::BTreeMap::new(); reader.columns().len()];
+        while let Some(row) = reader.next_row() {
+            for (tally, cell) in tallies.iter_mut().zip(row.unwrap().cells) {
+                *tally.entry(format!("{cell:?}")).or_insert(0) += 1;
+            }
+        }
+        tallies
+    }
+
+    /// Asserts that counting each column gives what reading the rows gives.
+    fn assert_counts_match_rows(file: &str, data: Bytes) {
+        let reader = ParquetReader::new(file, data.clone()).unwrap();
+        for (index, expected) in row_tallies(file, data).into_iter().enumerate() {
+            let counts = reader.count_values(index).unwrap();
+            let mut counted = std::collections::BTreeMap::new();
+            if counts.missing > 0 {
+                counted.insert(format!("{:?}", Cell::Missing), counts.missing);
+            }
+            for (cell, times) in counts.values {
+                assert!(counted.insert(format!("{cell:?}"), times).is_none(), "{cell:?} counted twice");
+            }
+            assert_eq!(counted, expected, "{file}, column {}", reader.columns()[index]);
+        }
+    }
+
+    #[test]
+    fn count_values_agrees_with_demo_rows() {
+        for file in [CENSUS, FLIGHTS] {
+            assert_counts_match_rows(file, demo_data_bytes(file));
+        }
+    }
+
+    /// Writes 3,000 rows in two row groups with `properties`: every physical type, nulls in
+    /// every optional column, and few distinct values so that pages hold long runs.
+    fn write_counting_fixture(properties: WriterProperties) -> Bytes {
+        let schema = parse_message_type(
+            "message counting {
+                required int32 small;
+                optional int64 big;
+                optional double score;
+                optional float ratio;
+                optional binary label (UTF8);
+                optional fixed_len_byte_array(2) code;
+                optional boolean flag;
+                optional int96 legacy_time;
+            }",
+        )
+        .unwrap();
+        let mut writer = SerializedFileWriter::new(Vec::new(), Arc::new(schema), Arc::new(properties)).unwrap();
+        for group_index in 0..2 {
+            let rows: Vec<usize> = (0..1500).map(|row| row + group_index * 1500).collect();
+            let levels: Vec<i16> = rows.iter().map(|row| i16::from(row % 7 != 0)).collect();
+            let present: Vec<usize> = rows.iter().copied().filter(|row| row % 7 != 0).collect();
+            let mut group = writer.next_row_group().unwrap();
+            let small: Vec<i32> = rows.iter().map(|row| (row % 5) as i32 - 2).collect();
+            write_column::<Int32Type>(&mut group, &small, None);
+            let big: Vec<i64> = present.iter().map(|row| (row % 11) as i64 * 1_000_000_007).collect();
+            write_column::<Int64Type>(&mut group, &big, Some(&levels));
+            let score: Vec<f64> = present.iter().map(|row| (row % 13) as f64 / 4.0 - 1.0).collect();
+            write_column::<DoubleType>(&mut group, &score, Some(&levels));
+            let ratio: Vec<f32> = present.iter().map(|row| (row % 3) as f32 * 0.5).collect();
+            write_column::<FloatType>(&mut group, &ratio, Some(&levels));
+            // Every 50th label is unique, so a small dictionary limit makes later pages PLAIN.
+            let label: Vec<ByteArray> = present
+                .iter()
+                .map(|row| ByteArray::from(if row % 50 == 1 { format!("unique-{row}") } else { format!("label-{}", row % 9) }.as_str()))
+                .collect();
+            write_column::<ByteArrayType>(&mut group, &label, Some(&levels));
+            let code: Vec<FixedLenByteArray> =
+                present.iter().map(|row| FixedLenByteArray::from(vec![b'A' + (row % 4) as u8, b'z'])).collect();
+            write_column::<FixedLenByteArrayType>(&mut group, &code, Some(&levels));
+            let flag: Vec<bool> = present.iter().map(|row| row % 2 == 0).collect();
+            write_column::<BoolType>(&mut group, &flag, Some(&levels));
+            let legacy_time: Vec<Int96> = present
+                .iter()
+                .map(|row| {
+                    let mut value = Int96::new();
+                    value.set_data(0, 0, 2_460_000 + (row % 6) as u32);
+                    value
+                })
+                .collect();
+            write_column::<Int96Type>(&mut group, &legacy_time, Some(&levels));
+            group.close().unwrap();
+        }
+        Bytes::from(writer.into_inner().unwrap())
+    }
+
+    #[test]
+    fn counts_match_rows_per_page_layout() {
+        use parquet::file::properties::WriterVersion;
+        let layouts = [
+            ("dictionary, v1 pages", WriterProperties::builder().build()),
+            ("plain, v1 pages", WriterProperties::builder().set_dictionary_enabled(false).build()),
+            ("dictionary, v2 pages", WriterProperties::builder().set_writer_version(WriterVersion::PARQUET_2_0).build()),
+            (
+                "dictionary then plain",
+                WriterProperties::builder().set_dictionary_page_size_limit(64).set_data_page_row_count_limit(100).build(),
+            ),
+            (
+                "brotli pages",
+                WriterProperties::builder().set_compression(parquet::basic::Compression::BROTLI(Default::default())).build(),
+            ),
+            (
+                "v2 with delta encodings",
+                WriterProperties::builder()
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .set_dictionary_enabled(false)
+                    .build(),
+            ),
+        ];
+        for (name, properties) in layouts {
+            assert_counts_match_rows(name, write_counting_fixture(properties));
+        }
     }
 }

@@ -149,6 +149,20 @@ impl SchemaValidator {
     }
 }
 
+/// Converts one cell of a column of `kind` as a row's cell would be converted: `Ok(None)` for a
+/// missing value, an error message for a number that does not parse.
+pub fn cell_value(kind: ColumnKind, cell: &Cell) -> Result<Option<ColumnValue>, String> {
+    Ok(match kind {
+        ColumnKind::Numeric => cell_to_number(cell)?.map(ColumnValue::Number),
+        ColumnKind::Categorical => cell_to_label(cell).map(ColumnValue::Category),
+    })
+}
+
+/// Converts a cell to the text of a record id, or `None` when it is missing.
+pub fn cell_id(cell: &Cell) -> Option<String> {
+    cell_to_label(cell)
+}
+
 /// Converts a cell to the text of an id or category, or `None` when it is missing.
 ///
 /// Integers and whole floats give their integer text (`1`, not `1.0`), so a category stored as
@@ -261,11 +275,7 @@ mod tests {
     use crate::monitoring::schema::{ColumnRole, ColumnSpec};
 
     fn spec(name: &str, kind: ColumnKind, role: ColumnRole) -> ColumnSpec {
-        ColumnSpec {
-            name: name.to_string(),
-            kind,
-            role,
-        }
+        ColumnSpec::new(name.to_string(), kind, role)
     }
 
     fn schema() -> ModelSchema {

@@ -10,12 +10,12 @@ use crate::db::workspaces::Membership;
 use crate::db::Db;
 use crate::monitoring::charts;
 use crate::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec};
-use crate::monitoring::stats::{self, Bins, ColumnDrift, StatMethod};
+use crate::monitoring::stats::{self, chunks, Bins, ColumnDrift, Distribution, StatMethod};
 use crate::monitoring::summary::ColumnSummary;
 use crate::pages::drift::DriftQuery;
 use crate::server::errors::ApiError;
 use crate::types::{
-    ColumnDriftRow, DriftReport, Environment, FeatureReport, ModelInfo, WorkspaceDetail,
+    Baseline, ChunkVerdict, ColumnDriftRow, DriftReport, Environment, FeatureReport, ModelInfo, WorkspaceDetail,
 };
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
@@ -47,10 +47,12 @@ pub(crate) struct ResolvedView {
     pub versions: Vec<String>,
     pub version: String,
     pub version_id: i64,
-    pub baseline: Environment,
+    pub baseline: Baseline,
     /// Inclusive first and last day of the current window, as Unix ms at 00:00 UTC.
     pub from_day_ms: i64,
     pub to_day_ms: i64,
+    /// Whether to add the sample-size-robust (chunk-based) verdict to each column.
+    pub chunked: bool,
 }
 
 pub(crate) async fn resolve_view(
@@ -79,18 +81,6 @@ pub(crate) async fn resolve_view(
     };
     let version_id = db.version_id(model.id, &version).await?.ok_or_else(|| ApiError::not_found("version not found"))?;
 
-    let baseline = match query.baseline.as_deref() {
-        None => Environment::Training,
-        Some(text) => match Environment::parse(text) {
-            Some(Environment::Production) | None => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid baseline \"{text}\"; use training or validation"
-                )))
-            }
-            Some(environment) => environment,
-        },
-    };
-
     let latest_day_ms = db
         .bucket_range(version_id, Environment::Production)
         .await?
@@ -112,7 +102,91 @@ pub(crate) async fn resolve_view(
         )));
     }
 
-    Ok(Some(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms }))
+    let baseline = match parse_baseline(query)? {
+        Some(baseline) => baseline,
+        None => model.default_baseline.clone().unwrap_or(Baseline::Training),
+    };
+    let chunked = match query.chunks.as_deref() {
+        None | Some("off" | "false" | "0") => false,
+        Some("on" | "true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid chunks \"{other}\"; use chunks=on to add the chunk-based verdict, or leave it out"
+            )))
+        }
+    };
+    Ok(Some(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms, chunked }))
+}
+
+/// Reads the baseline a URL selects: `baseline` with `baseline_from` and `baseline_to` for a
+/// production range, or `baseline_days` for a trailing window. `None` when the URL names none.
+pub(crate) fn parse_baseline(query: &DriftQuery) -> Result<Option<Baseline>, ApiError> {
+    let Some(kind) = query.baseline.as_deref() else { return Ok(None) };
+    let baseline = match kind {
+        "training" => Baseline::Training,
+        "validation" => Baseline::Validation,
+        "production" => {
+            let (Some(from), Some(to)) = (query.baseline_from.as_deref(), query.baseline_to.as_deref()) else {
+                return Err(ApiError::bad_request(
+                    "a production baseline needs baseline_from and baseline_to dates, such as baseline_from=2024-01-01&baseline_to=2024-01-31",
+                ));
+            };
+            let (from_ms, to_ms) = (parse_day("baseline_from", from)?, parse_day("baseline_to", to)?);
+            if from_ms > to_ms {
+                return Err(ApiError::bad_request(format!(
+                    "the baseline starts ({from}) after it ends ({to}); swap the dates"
+                )));
+            }
+            Baseline::Production { from: format_day(from_ms), to: format_day(to_ms) }
+        }
+        "trailing" => {
+            let text = query.baseline_days.as_deref().unwrap_or("");
+            let days = text.trim().parse::<u32>().ok().filter(|days| (1..=Baseline::MAX_TRAILING_DAYS).contains(days));
+            match days {
+                Some(days) => Baseline::Trailing { days },
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid baseline_days \"{text}\" for a trailing baseline; use a whole number of days from 1 to {}, such as baseline_days=7",
+                        Baseline::MAX_TRAILING_DAYS
+                    )))
+                }
+            }
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "invalid baseline \"{other}\"; use training, validation, production (with baseline_from and baseline_to) or trailing (with baseline_days)"
+            )))
+        }
+    };
+    Ok(Some(baseline))
+}
+
+impl ResolvedView {
+    /// Returns the environment and the inclusive range of bucket starts (Unix ms) the
+    /// baseline covers.
+    pub(crate) fn baseline_range(&self) -> Result<(Environment, i64, i64), ApiError> {
+        Ok(match &self.baseline {
+            Baseline::Training => (Environment::Training, i64::MIN, i64::MAX),
+            Baseline::Validation => (Environment::Validation, i64::MIN, i64::MAX),
+            Baseline::Production { from, to } => {
+                (Environment::Production, parse_day("baseline_from", from)?, parse_day("baseline_to", to)? + DAY_MS - 1)
+            }
+            Baseline::Trailing { days } => {
+                (Environment::Production, self.from_day_ms - i64::from(*days) * DAY_MS, self.from_day_ms - 1)
+            }
+        })
+    }
+
+    /// Loads the baseline's summaries, merged per column.
+    pub(crate) async fn baseline_summaries(&self, db: &Db) -> Result<BTreeMap<String, ColumnSummary>, ApiError> {
+        let (environment, from_ms, to_ms) = self.baseline_range()?;
+        Ok(merge_by_column(db.load_summaries(self.version_id, environment, Some(from_ms), Some(to_ms), None).await?))
+    }
+
+    /// Reports whether the baseline is the one the model's pages use by default.
+    pub(crate) fn baseline_is_default(&self) -> bool {
+        self.model.default_baseline.as_ref().unwrap_or(&Baseline::Training) == &self.baseline
+    }
 }
 
 fn parse_day(field: &str, text: &str) -> Result<i64, ApiError> {
@@ -180,13 +254,29 @@ fn drift_row(
         drift: None,
         psi: None,
         note: None,
+        chunk: None,
+        chunk_note: None,
     };
 
     let reference_distribution = reference.distribution(spec.kind);
     let current_distribution = current.distribution(spec.kind);
     match stats::column_drift(spec.kind, &reference_distribution, &current_distribution) {
         Ok(drift) => {
-            let default = drift.default_result();
+            let overridden = match effective_method(spec, &drift) {
+                method if method != drift.default_method || spec.drift_threshold.is_some() => {
+                    let (reference, current) = (as_kind(spec, reference), as_kind(spec, current));
+                    match stats::compute(method, &reference, &current, spec.drift_threshold) {
+                        Ok(result) => Some(result),
+                        Err(error) => {
+                            row.method = method.display_name().to_string();
+                            row.note = Some(error.to_string());
+                            return (row, None);
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let default = overridden.as_ref().unwrap_or_else(|| drift.default_result());
             row.method = default.method.display_name().to_string();
             row.value = Some(default.value);
             row.threshold = Some(default.threshold);
@@ -201,6 +291,47 @@ fn drift_row(
             (row, None)
         }
     }
+}
+
+/// Returns the method a column's drift is judged by: its schema's override, else Evidently's
+/// default pick.
+fn effective_method(spec: &ColumnSpec, drift: &ColumnDrift) -> StatMethod {
+    spec.drift_method.as_deref().and_then(StatMethod::from_name).unwrap_or(drift.default_method)
+}
+
+/// Converts a summary to the distribution its column's kind compares: a categorical column
+/// stored as numbers becomes categories named by the numbers.
+fn as_kind(spec: &ColumnSpec, summary: &ColumnSummary) -> Distribution {
+    match (spec.kind, summary.distribution(spec.kind)) {
+        (ColumnKind::Categorical, Distribution::Numeric(numbers)) => Distribution::Categorical(numbers.to_categorical()),
+        (_, distribution) => distribution,
+    }
+}
+
+/// Computes the sample-size-robust verdict of one column under its method `method`.
+fn chunk_verdict(
+    spec: &ColumnSpec,
+    reference: &ColumnSummary,
+    current: &ColumnSummary,
+    method: StatMethod,
+) -> Result<ChunkVerdict, String> {
+    let bounds = chunks::chunk_bounds(method, &as_kind(spec, reference), &as_kind(spec, current), chunks::seed_for(&spec.name))
+        .map_err(|error| error.to_string())?;
+    let measure = match method {
+        StatMethod::Ks => "K-S statistic D".to_string(),
+        StatMethod::ChiSquare => "chi-square statistic".to_string(),
+        StatMethod::ZTest => "|z|".to_string(),
+        other => other.display_name().to_string(),
+    };
+    Ok(ChunkVerdict {
+        measure,
+        chunks: bounds.chunks,
+        chunk_rows: bounds.chunk_rows,
+        lower: bounds.lower,
+        upper: bounds.upper,
+        value: bounds.value,
+        drift: bounds.drift,
+    })
 }
 
 /// Orders drifted columns first, then by how far each value is past its threshold.
@@ -250,7 +381,8 @@ pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -
     Ok(DriftReport {
         model: model.name,
         version: String::new(),
-        baseline: Environment::Training,
+        baseline: model.default_baseline.clone().unwrap_or(Baseline::Training),
+        baseline_is_default: true,
         versions: Vec::new(),
         window_from: today.clone(),
         window_to: today,
@@ -259,6 +391,8 @@ pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -
         production_first_day: None,
         production_last_day: None,
         drifted_columns: 0,
+        chunked: false,
+        chunk_drifted_columns: 0,
         columns,
     })
 }
@@ -267,8 +401,7 @@ pub(crate) async fn build_report(
     db: &Db,
     view: &ResolvedView,
 ) -> Result<(DriftReport, WindowData), ApiError> {
-    let reference =
-        merge_by_column(db.load_summaries(view.version_id, view.baseline, None, None, None).await?);
+    let reference = view.baseline_summaries(db).await?;
     let window_end = view.to_day_ms + DAY_MS - 1;
     let current = merge_by_column(
         db.load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), None)
@@ -278,7 +411,18 @@ pub(crate) async fn build_report(
     let mut columns = Vec::new();
     let mut drifts = BTreeMap::new();
     for spec in &view.model.schema.columns {
-        let (row, drift) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
+        let (mut row, drift) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
+        if view.chunked {
+            match (&drift, reference.get(&spec.name), current.get(&spec.name)) {
+                (Some(drift), Some(reference), Some(current)) => {
+                    match chunk_verdict(spec, reference, current, effective_method(spec, drift)) {
+                        Ok(verdict) => row.chunk = Some(verdict),
+                        Err(note) => row.chunk_note = Some(note),
+                    }
+                }
+                _ => row.chunk_note = row.note.clone().or_else(|| Some("no data to compare".to_string())),
+            }
+        }
         columns.push(row);
         if let Some(drift) = drift {
             drifts.insert(spec.name.clone(), drift);
@@ -291,7 +435,8 @@ pub(crate) async fn build_report(
     let report = DriftReport {
         model: view.model.name.clone(),
         version: view.version.clone(),
-        baseline: view.baseline,
+        baseline: view.baseline.clone(),
+        baseline_is_default: view.baseline_is_default(),
         versions: view.versions.clone(),
         window_from: format_day(view.from_day_ms),
         window_to: format_day(view.to_day_ms),
@@ -300,6 +445,8 @@ pub(crate) async fn build_report(
         production_first_day: production_range.map(|(first, _)| format_day(first)),
         production_last_day: production_range.map(|(_, last)| format_day(last)),
         drifted_columns: columns.iter().filter(|row| row.drift == Some(true)).count(),
+        chunked: view.chunked,
+        chunk_drifted_columns: columns.iter().filter(|row| row.chunk.as_ref().is_some_and(|chunk| chunk.drift)).count(),
         columns,
     };
     Ok((report, WindowData { reference, current, drifts }))
@@ -417,4 +564,52 @@ pub async fn feature_report(
     );
 
     Ok(FeatureReport { drift: report, column, histogram, drift_over_time })
+}
+
+/// Drift of one version's `current` environment against its `reference` environment, over
+/// all their data: the evidence a promotion gate checks (validation against training).
+/// Returns `None` when the monitored model, the version or either environment has no data.
+pub async fn environment_drift(
+    db: &Db,
+    workspace_id: i64,
+    model_name: &str,
+    version: &str,
+    reference: Environment,
+    current: Environment,
+) -> Result<Option<EnvironmentDrift>, ApiError> {
+    let Some(model) = db.model(workspace_id, model_name).await? else { return Ok(None) };
+    let Some(version_id) = db.version_id(model.id, version).await? else { return Ok(None) };
+    let reference = merge_by_column(db.load_summaries(version_id, reference, None, None, None).await?);
+    let current = merge_by_column(db.load_summaries(version_id, current, None, None, None).await?);
+    if reference.is_empty() || current.is_empty() {
+        return Ok(None);
+    }
+    let mut drifted = Vec::new();
+    let mut compared = 0;
+    for spec in &model.schema.columns {
+        let (row, _) = drift_row(spec, reference.get(&spec.name), current.get(&spec.name));
+        match row.drift {
+            Some(true) => {
+                compared += 1;
+                drifted.push(row.column);
+            }
+            Some(false) => compared += 1,
+            None => {}
+        }
+    }
+    Ok(Some(EnvironmentDrift { compared, drifted }))
+}
+
+/// The outcome of [`environment_drift`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvironmentDrift {
+    pub compared: usize,
+    pub drifted: Vec<String>,
+}
+
+impl EnvironmentDrift {
+    /// Dataset drift: at least half of the compared columns drifted (Evidently's default).
+    pub fn dataset_drift(&self) -> bool {
+        crate::types::is_dataset_drift(self.drifted.len(), self.compared, crate::types::DEFAULT_DRIFT_SHARE)
+    }
 }

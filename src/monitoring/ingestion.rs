@@ -140,8 +140,9 @@ pub async fn ingest(
                 db.fail_ingestion(target.ingestion_id).await?;
                 return Err(IngestFailure::NoRows { file });
             }
-            db.complete_ingestion(&target, rows, skipped, &summaries, &performance).await?;
-            tracing::info!(ingestion = target.ingestion_id, rows, skipped, "ingestion complete");
+            let joiner = crate::monitoring::actuals::ActualsJoiner::of(&request.schema);
+            let joined = db.complete_ingestion(&target, rows, skipped, &summaries, &performance, joiner.as_ref().map(|joiner| joiner.parts())).await?;
+            tracing::info!(ingestion = target.ingestion_id, rows, skipped, joined_actuals = joined, "ingestion complete");
             Ok(IngestOutcome {
                 ingestion_id: target.ingestion_id,
                 file,
@@ -268,16 +269,16 @@ fn read_rows(
 }
 
 /// Positions of the prediction, score and actual among the schema's columns.
-struct PerformanceColumns {
+pub(crate) struct PerformanceColumns {
     prediction: usize,
-    actual: usize,
+    pub(crate) actual: usize,
     score: Option<usize>,
     regression: bool,
 }
 
 impl PerformanceColumns {
     /// Returns `None` unless the schema has both a prediction and an actual.
-    fn of(schema: &ModelSchema) -> Option<PerformanceColumns> {
+    pub(crate) fn of(schema: &ModelSchema) -> Option<PerformanceColumns> {
         let position = |role: ColumnRole| schema.columns.iter().position(|column| column.role == role);
         let prediction = position(ColumnRole::Prediction)?;
         Some(PerformanceColumns {
@@ -289,7 +290,7 @@ impl PerformanceColumns {
     }
 
     /// Adds one row; rows missing the prediction or the actual add nothing.
-    fn add(&self, summary: &mut PerformanceSummary, values: &[Option<ColumnValue>]) {
+    pub(crate) fn add(&self, summary: &mut PerformanceSummary, values: &[Option<ColumnValue>]) {
         let (Some(prediction), Some(actual)) = (&values[self.prediction], &values[self.actual]) else {
             return;
         };
@@ -311,19 +312,36 @@ impl PerformanceColumns {
     }
 }
 
-/// Encodes values as a JSON array; infinities become the strings "inf" and "-inf" because
-/// JSON has no such numbers.
+/// Encodes values as a JSON array, each as [`value_json`] encodes it.
 fn values_json(values: &[Option<ColumnValue>]) -> String {
-    let items: Vec<serde_json::Value> = values
-        .iter()
-        .map(|value| match value {
-            None => serde_json::Value::Null,
-            Some(ColumnValue::Number(number)) if number.is_finite() => serde_json::json!(number),
-            Some(ColumnValue::Number(number)) => {
-                serde_json::Value::String(if *number > 0.0 { "inf" } else { "-inf" }.to_string())
-            }
-            Some(ColumnValue::Category(category)) => serde_json::Value::String(category.clone()),
-        })
-        .collect();
-    serde_json::Value::Array(items).to_string()
+    serde_json::Value::Array(values.iter().map(value_json).collect()).to_string()
+}
+
+/// Encodes one value for `records.values_json`: infinities become the strings "inf" and
+/// "-inf" because JSON has no such numbers, and a missing value becomes null.
+pub(crate) fn value_json(value: &Option<ColumnValue>) -> serde_json::Value {
+    match value {
+        None => serde_json::Value::Null,
+        Some(ColumnValue::Number(number)) if number.is_finite() => serde_json::json!(number),
+        Some(ColumnValue::Number(number)) => {
+            serde_json::Value::String(if *number > 0.0 { "inf" } else { "-inf" }.to_string())
+        }
+        Some(ColumnValue::Category(category)) => serde_json::Value::String(category.clone()),
+    }
+}
+
+/// Decodes one value written by [`value_json`] for a column of `kind`.
+pub(crate) fn parse_value_json(value: &serde_json::Value, kind: ColumnKind) -> Option<ColumnValue> {
+    match (value, kind) {
+        (serde_json::Value::Null, _) => None,
+        (serde_json::Value::Number(number), ColumnKind::Numeric) => number.as_f64().map(ColumnValue::Number),
+        (serde_json::Value::String(text), ColumnKind::Numeric) => match text.as_str() {
+            "inf" => Some(ColumnValue::Number(f64::INFINITY)),
+            "-inf" => Some(ColumnValue::Number(f64::NEG_INFINITY)),
+            other => other.parse().ok().map(ColumnValue::Number),
+        },
+        (serde_json::Value::String(text), ColumnKind::Categorical) => Some(ColumnValue::Category(text.clone())),
+        (other, ColumnKind::Categorical) => Some(ColumnValue::Category(other.to_string())),
+        (_, ColumnKind::Numeric) => None,
+    }
 }

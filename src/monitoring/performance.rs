@@ -18,7 +18,7 @@ use crate::monitoring::drift::{build_report, empty_report, format_day, resolve_v
 use crate::monitoring::schema::{ColumnKind, ColumnRole};
 use crate::pages::drift::DriftQuery;
 use crate::server::errors::ApiError;
-use crate::types::{Environment, MetricRow, PerformanceReport};
+use crate::types::{ClassRow, ClassScores, Environment, MetricRow, PerformanceReport};
 
 /// Column name under which performance counts are stored with the per-column summaries.
 pub const PERFORMANCE_KEY: &str = "__performance__";
@@ -151,6 +151,8 @@ pub struct ClassificationMetrics {
     pub weighted_f1: f64,
     pub macro_precision: f64,
     pub macro_recall: f64,
+    pub weighted_precision: f64,
+    pub weighted_recall: f64,
     /// Binary models: the positive label and its precision, recall and F1.
     pub positive_label: Option<String>,
     pub precision: Option<f64>,
@@ -212,7 +214,9 @@ pub fn classification(summary: &PerformanceSummary) -> Option<ClassificationMetr
 
     let count = classes.len() as f64;
     let macro_of = |metric: fn(&ClassMetrics) -> f64| classes.iter().map(metric).sum::<f64>() / count;
-    let weighted_f1 = classes.iter().map(|class| class.f1 * class.support as f64).sum::<f64>() / rows as f64;
+    let weighted_of = |metric: fn(&ClassMetrics) -> f64| {
+        classes.iter().map(|class| metric(class) * class.support as f64).sum::<f64>() / rows as f64
+    };
 
     let binary = labels.len() == 2;
     let positive = if binary { positive_label(labels.iter().map(String::as_str)) } else { None };
@@ -226,9 +230,11 @@ pub fn classification(summary: &PerformanceSummary) -> Option<ClassificationMetr
         rows,
         accuracy: correct as f64 / rows as f64,
         macro_f1: macro_of(|class| class.f1),
-        weighted_f1,
+        weighted_f1: weighted_of(|class| class.f1),
         macro_precision: macro_of(|class| class.precision),
         macro_recall: macro_of(|class| class.recall),
+        weighted_precision: weighted_of(|class| class.precision),
+        weighted_recall: weighted_of(|class| class.recall),
         precision: positive_metrics.map(|class| class.precision),
         recall: positive_metrics.map(|class| class.recall),
         f1: positive_metrics.map(|class| class.f1),
@@ -328,8 +334,14 @@ fn metric_rows(reference: &PerformanceSummary, current: &PerformanceSummary, tas
         row("F1", get(&r, |m| m.f1), get(&c, |m| m.f1)),
         row("ROC AUC", get(&r, |m| m.roc_auc), get(&c, |m| m.roc_auc)),
         row("Log loss", get(&r, |m| m.log_loss), get(&c, |m| m.log_loss)),
+        row("Macro precision", get(&r, |m| Some(m.macro_precision)), get(&c, |m| Some(m.macro_precision))),
+        row("Macro recall", get(&r, |m| Some(m.macro_recall)), get(&c, |m| Some(m.macro_recall))),
         row("Macro F1", get(&r, |m| Some(m.macro_f1)), get(&c, |m| Some(m.macro_f1))),
+        row("Weighted precision", get(&r, |m| Some(m.weighted_precision)), get(&c, |m| Some(m.weighted_precision))),
+        row("Weighted recall", get(&r, |m| Some(m.weighted_recall)), get(&c, |m| Some(m.weighted_recall))),
         row("Weighted F1", get(&r, |m| Some(m.weighted_f1)), get(&c, |m| Some(m.weighted_f1))),
+        // With one label per row, micro-averaged precision, recall and F1 all equal accuracy.
+        row("Micro F1", get(&r, |m| Some(m.accuracy)), get(&c, |m| Some(m.accuracy))),
     ];
     (rows, r.map(|m| m.rows).unwrap_or(0), c.map(|m| m.rows).unwrap_or(0))
 }
@@ -356,6 +368,7 @@ pub async fn performance_report(
             current_rows: 0,
             metrics: Vec::new(),
             labels: Vec::new(),
+            classes: Vec::new(),
             confusion_matrix: Vec::new(),
             over_time: charts::drift_over_time("", &[], false, (0, 0), "baseline"),
         });
@@ -370,7 +383,10 @@ pub async fn performance_report(
         _ => "none",
     };
 
-    let reference = merge_all(db.load_performance(view.version_id, view.baseline, i64::MIN, i64::MAX).await?.iter().map(|(_, s)| s));
+    let (baseline_environment, baseline_from, baseline_to) = view.baseline_range()?;
+    let reference = merge_all(
+        db.load_performance(view.version_id, baseline_environment, baseline_from, baseline_to).await?.iter().map(|(_, s)| s),
+    );
     let daily = db.load_performance(view.version_id, Environment::Production, i64::MIN, i64::MAX).await?;
     let window_end = view.to_day_ms + DAY_MS - 1;
     let current = merge_all(
@@ -380,6 +396,11 @@ pub async fn performance_report(
 
     let classified = classification(&current);
     let labels = classified.as_ref().map(|m| m.classes.iter().map(|c| c.label.clone()).collect()).unwrap_or_default();
+    let classes = if task == "classification" {
+        class_rows(classification(&reference).as_ref(), classified.as_ref())
+    } else {
+        Vec::new()
+    };
     let confusion_matrix = classified.map(|m| m.confusion_matrix).unwrap_or_default();
 
     // The main metric per day: accuracy for classification, MAE for regression.
@@ -399,7 +420,28 @@ pub async fn performance_report(
     let yearly = !daily.is_empty() && daily.iter().all(|(day, _)| format_day(*day).ends_with("-01-01"));
     let over_time = charts::drift_over_time(metric_name, &points, yearly, (view.from_day_ms, view.to_day_ms), "baseline");
 
-    Ok(PerformanceReport { drift, task: task.into(), reference_rows, current_rows, metrics, labels, confusion_matrix, over_time })
+    Ok(PerformanceReport { drift, task: task.into(), reference_rows, current_rows, metrics, labels, classes, confusion_matrix, over_time })
+}
+
+/// Lists every label seen on either side with its scores on the baseline and in the window.
+fn class_rows(reference: Option<&ClassificationMetrics>, current: Option<&ClassificationMetrics>) -> Vec<ClassRow> {
+    let find = |metrics: Option<&ClassificationMetrics>, label: &str| {
+        metrics.and_then(|metrics| metrics.classes.iter().find(|class| class.label == label)).map(|class| ClassScores {
+            precision: class.precision,
+            recall: class.recall,
+            f1: class.f1,
+            support: class.support,
+        })
+    };
+    let labels: BTreeSet<&str> = [reference, current]
+        .into_iter()
+        .flatten()
+        .flat_map(|metrics| metrics.classes.iter().map(|class| class.label.as_str()))
+        .collect();
+    labels
+        .into_iter()
+        .map(|label| ClassRow { label: label.to_string(), reference: find(reference, label), current: find(current, label) })
+        .collect()
 }
 
 #[cfg(test)]
@@ -429,6 +471,66 @@ mod tests {
         assert!((metrics.roc_auc.unwrap() - 0.75).abs() < 1e-12);
         assert!((metrics.log_loss.unwrap() - 0.5919186453876236).abs() < 1e-12);
         assert_eq!(metrics.confusion_matrix, vec![("0".to_string(), vec![1, 1]), ("1".to_string(), vec![1, 2])]);
+    }
+
+    #[test]
+    fn multiclass_averages_match_scikit_learn() {
+        let actual = ["cat", "cat", "dog", "dog", "dog", "fox", "fox", "cat", "fox", "dog", "dog"];
+        let predicted = ["cat", "dog", "dog", "cat", "fox", "fox", "cat", "cat", "fox", "dog", "dog"];
+        let mut summary = PerformanceSummary::default();
+        for (actual, prediction) in actual.iter().zip(predicted) {
+            summary.add_classification(actual, prediction);
+        }
+
+        let metrics = classification(&summary).unwrap();
+
+        // scikit-learn 1.9.1, precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+        // on these labels: per class (cat, dog, fox) precision [0.5, 0.75, 0.6666666666666666],
+        // recall [0.6666666666666666, 0.6, 0.6666666666666666], F1 [0.5714285714285714,
+        // 0.6666666666666666, 0.6666666666666666], support [3, 5, 3]; average="macro" gives
+        // 0.6388888888888888, 0.6444444444444444, 0.6349206349206349; average="weighted"
+        // 0.6590909090909091, 0.6363636363636364, 0.6406926406926406; accuracy_score and
+        // average="micro" 0.6363636363636364.
+        let close = |left: f64, right: f64| (left - right).abs() < 1e-12;
+        let labels: Vec<&str> = metrics.classes.iter().map(|class| class.label.as_str()).collect();
+        assert_eq!(labels, ["cat", "dog", "fox"]);
+        for (class, (precision, recall, f1, support)) in metrics.classes.iter().zip([
+            (0.5, 0.6666666666666666, 0.5714285714285714, 3),
+            (0.75, 0.6, 0.6666666666666666, 5),
+            (0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 3),
+        ]) {
+            assert!(close(class.precision, precision), "{}: precision {}", class.label, class.precision);
+            assert!(close(class.recall, recall), "{}: recall {}", class.label, class.recall);
+            assert!(close(class.f1, f1), "{}: F1 {}", class.label, class.f1);
+            assert_eq!(class.support, support, "{}: support", class.label);
+        }
+        assert!(close(metrics.macro_precision, 0.6388888888888888));
+        assert!(close(metrics.macro_recall, 0.6444444444444444));
+        assert!(close(metrics.macro_f1, 0.6349206349206349));
+        assert!(close(metrics.weighted_precision, 0.6590909090909091));
+        assert!(close(metrics.weighted_recall, 0.6363636363636364));
+        assert!(close(metrics.weighted_f1, 0.6406926406926406));
+        assert!(close(metrics.accuracy, 0.6363636363636364));
+        assert_eq!(metrics.positive_label, None, "three labels have no positive one");
+    }
+
+    #[test]
+    fn class_rows_cover_labels_of_both_sides() {
+        let mut reference = PerformanceSummary::default();
+        reference.add_classification("cat", "cat");
+        reference.add_classification("dog", "cat");
+        let mut current = PerformanceSummary::default();
+        current.add_classification("fox", "fox");
+
+        let rows = class_rows(classification(&reference).as_ref(), classification(&current).as_ref());
+
+        let labels: Vec<&str> = rows.iter().map(|row| row.label.as_str()).collect();
+        assert_eq!(labels, ["cat", "dog", "fox"]);
+        // Baseline: cat is predicted twice and right once, so precision 0.5 and recall 1.
+        assert_eq!(rows[0].reference, Some(ClassScores { precision: 0.5, recall: 1.0, f1: 2.0 / 3.0, support: 1 }));
+        assert_eq!(rows[0].current, None);
+        assert_eq!(rows[2].reference, None);
+        assert_eq!(rows[2].current, Some(ClassScores { precision: 1.0, recall: 1.0, f1: 1.0, support: 1 }));
     }
 
     #[test]

@@ -117,7 +117,10 @@ pub fn column_quality(spec: &ColumnSpec, reference: &ColumnSummary, current: &Co
             let new_share = share(new_rows, current.valid_rows());
             record(
                 if new.is_empty() { QualityStatus::Pass } else { grade(new_share, 0.0, 0.05).max(QualityStatus::Warn) },
-                format!("{} categories the baseline never saw cover {:.1}% of rows", new.len(), new_share * 100.0),
+                match new.len() {
+                    1 => format!("1 category the baseline never saw covers {:.1}% of rows", new_share * 100.0),
+                    count => format!("{count} categories the baseline never saw cover {:.1}% of rows", new_share * 100.0),
+                },
             );
             let mut listed: Vec<(&String, u64)> = new.into_iter().collect();
             listed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -226,7 +229,7 @@ mod tests {
     }
 
     fn spec(kind: ColumnKind) -> ColumnSpec {
-        ColumnSpec { name: "x".into(), kind, role: ColumnRole::Feature }
+        ColumnSpec::new("x", kind, ColumnRole::Feature)
     }
 
     #[test]

@@ -26,6 +26,20 @@ pub struct ColumnSpec {
     pub name: String,
     pub kind: ColumnKind,
     pub role: ColumnRole,
+    /// Drift method used instead of Evidently's default pick, by Evidently's stattest name
+    /// (`psi`, `jensenshannon`, `wasserstein`, `ks`, `chisquare` or `z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_method: Option<String>,
+    /// Drift threshold used instead of the method's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_threshold: Option<f64>,
+}
+
+impl ColumnSpec {
+    /// A column with Evidently's default drift method and threshold.
+    pub fn new(name: impl Into<String>, kind: ColumnKind, role: ColumnRole) -> ColumnSpec {
+        ColumnSpec { name: name.into(), kind, role, drift_method: None, drift_threshold: None }
+    }
 }
 
 /// Schema of a model's records. Every file ingested for the model must have the id and

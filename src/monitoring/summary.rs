@@ -21,8 +21,9 @@ pub struct ColumnSummary {
     pub missing: u64,
     /// Infinite numbers, which the statistics drop as Evidently does.
     pub non_finite: u64,
-    /// Distinct finite numbers in ascending order with their counts.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Distinct finite numbers in ascending order with their counts, stored packed (see
+    /// [`packed_numbers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "packed_numbers")]
     pub numbers: Vec<(f64, u64)>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, u64>,
@@ -61,6 +62,71 @@ impl ColumnSummary {
     }
 }
 
+/// Stores a summary's numbers as one base64 string of little-endian (value, count) pairs, 16
+/// bytes each. Pages merge the stored summaries of every day they show, and parsing the numbers
+/// as JSON took about half of a drift page's time (measured with `perf` at 10 million rows).
+/// Summaries stored earlier as a list of `[value, count]` pairs still load.
+mod packed_numbers {
+    use base64::Engine;
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    const PAIR_BYTES: usize = 16;
+
+    pub fn serialize<S: Serializer>(numbers: &[(f64, u64)], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(numbers.len() * PAIR_BYTES);
+        for (value, count) in numbers {
+            bytes.extend_from_slice(&value.to_le_bytes());
+            bytes.extend_from_slice(&count.to_le_bytes());
+        }
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(f64, u64)>, D::Error> {
+        deserializer.deserialize_any(NumbersVisitor)
+    }
+
+    struct NumbersVisitor;
+
+    impl<'de> Visitor<'de> for NumbersVisitor {
+        type Value = Vec<(f64, u64)>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a base64 string of packed numbers, or a list of [value, count] pairs")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|error| E::custom(format!("invalid packed numbers: {error}")))?;
+            if bytes.len() % PAIR_BYTES != 0 {
+                return Err(E::custom(format!(
+                    "invalid packed numbers: {} bytes is not a whole number of {PAIR_BYTES}-byte pairs",
+                    bytes.len()
+                )));
+            }
+            Ok(bytes
+                .chunks_exact(PAIR_BYTES)
+                .map(|pair| {
+                    let (value, count) = pair.split_at(8);
+                    (
+                        f64::from_le_bytes(value.try_into().expect("eight bytes")),
+                        u64::from_le_bytes(count.try_into().expect("eight bytes")),
+                    )
+                })
+                .collect())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut pairs: A) -> Result<Self::Value, A::Error> {
+            let mut numbers = Vec::with_capacity(pairs.size_hint().unwrap_or(0));
+            while let Some(pair) = pairs.next_element::<(f64, u64)>()? {
+                numbers.push(pair);
+            }
+            Ok(numbers)
+        }
+    }
+}
+
 fn merge_sorted_counts(left: &[(f64, u64)], right: &[(f64, u64)]) -> Vec<(f64, u64)> {
     let mut merged = Vec::with_capacity(left.len() + right.len());
     let (mut i, mut j) = (0, 0);
@@ -96,28 +162,43 @@ pub struct SummaryBuilder {
 
 impl SummaryBuilder {
     pub fn add_missing(&mut self) {
-        self.rows += 1;
-        self.missing += 1;
+        self.add_missing_times(1);
     }
 
     pub fn add_number(&mut self, value: f64) {
-        self.rows += 1;
-        if value.is_nan() {
-            self.missing += 1;
-        } else if value.is_infinite() {
-            self.non_finite += 1;
-        } else {
-            let value = if value == 0.0 { 0.0 } else { value };
-            *self.numbers.entry(value.to_bits()).or_default() += 1;
-        }
+        self.add_number_times(value, 1);
     }
 
     pub fn add_category(&mut self, value: &str) {
-        self.rows += 1;
+        self.add_category_times(value, 1);
+    }
+
+    /// Counts `times` missing values at once, for a reader that has already counted them.
+    pub fn add_missing_times(&mut self, times: u64) {
+        self.rows += times;
+        self.missing += times;
+    }
+
+    /// Counts `times` copies of `value` at once.
+    pub fn add_number_times(&mut self, value: f64, times: u64) {
+        self.rows += times;
+        if value.is_nan() {
+            self.missing += times;
+        } else if value.is_infinite() {
+            self.non_finite += times;
+        } else {
+            let value = if value == 0.0 { 0.0 } else { value };
+            *self.numbers.entry(value.to_bits()).or_default() += times;
+        }
+    }
+
+    /// Counts `times` copies of the category `value` at once.
+    pub fn add_category_times(&mut self, value: &str, times: u64) {
+        self.rows += times;
         match self.categories.get_mut(value) {
-            Some(count) => *count += 1,
+            Some(count) => *count += times,
             None => {
-                self.categories.insert(value.to_string(), 1);
+                self.categories.insert(value.to_string(), times);
             }
         }
     }
@@ -168,6 +249,39 @@ mod tests {
         builder.add_number(-0.0);
         builder.add_number(0.0);
         assert_eq!(builder.finish().numbers, vec![(0.0, 2)]);
+    }
+
+    #[test]
+    fn numbers_round_trip_packed() {
+        let mut builder = SummaryBuilder::default();
+        for value in [-2.5, 0.1, 0.1, 1e300, 7.0] {
+            builder.add_number(value);
+        }
+        let summary = builder.finish();
+
+        let json = serde_json::to_string(&summary).unwrap();
+
+        assert!(json.contains("\"numbers\":\""), "numbers are one string: {json}");
+        assert_eq!(serde_json::from_str::<ColumnSummary>(&json).unwrap(), summary);
+    }
+
+    #[test]
+    fn numbers_load_from_pair_lists() {
+        // The form summaries had before numbers were packed.
+        let json = r#"{"rows":4,"missing":1,"non_finite":0,"numbers":[[0.5,2],[3.0,1]]}"#;
+
+        let summary: ColumnSummary = serde_json::from_str(json).unwrap();
+
+        assert_eq!(summary.numbers, vec![(0.5, 2), (3.0, 1)]);
+        assert_eq!(summary.rows, 4);
+    }
+
+    #[test]
+    fn packed_numbers_reject_partial_pairs() {
+        // "AAAA" decodes to 3 bytes, not a multiple of 16.
+        let error = serde_json::from_str::<ColumnSummary>(r#"{"rows":1,"missing":0,"non_finite":0,"numbers":"AAAA"}"#).unwrap_err();
+
+        assert!(error.to_string().contains("not a whole number of 16-byte pairs"), "{error}");
     }
 
     #[test]

@@ -33,13 +33,22 @@ pub async fn get_tokens() -> Result<TokensView, ServerFnError> {
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let tokens = Resource::new(|| (), |_| get_tokens());
+    let workspaces = use_context::<crate::app::CurrentViewer>()
+        .and_then(|viewer| viewer.0)
+        .map(|viewer| viewer.workspaces)
+        .unwrap_or_default();
+    let workspace_options = workspaces
+        .into_iter()
+        .map(|workspace| view! { <option value=workspace.slug.clone()>{format!("only {}", workspace.name)}</option> })
+        .collect_view();
 
     view! {
         <Title text="API tokens · Orrery"/>
         <h1>"API tokens"</h1>
         <p class="lead">
             "Tokens let scripts, CI pipelines and the "<code>"orrery"</code>
-            " command act as you. Send one as "<code>"Authorization: Bearer <token>"</code>"."
+            " command act as you. Send one as "<code>"Authorization: Bearer <token>"</code>
+            ", or set it as "<code>"MLFLOW_TRACKING_TOKEN"</code>" for the MLflow client. A token limited to one workspace cannot see the others."
         </p>
         <FormError/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -55,6 +64,12 @@ pub fn TokensPage() -> impl IntoView {
             <form method="post" action="/account/tokens" class="row-form">
                 <CsrfField/>
                 <label>"Name" <input name="name" required placeholder="ci-pipeline"/></label>
+                <label>"Acts in"
+                    <select name="workspace" data-testid="token-workspace">
+                        <option value="">"all my workspaces"</option>
+                        {workspace_options}
+                    </select>
+                </label>
                 <button type="submit">"Create token"</button>
             </form>
         </section>
@@ -80,6 +95,7 @@ fn view_tokens(view: TokensView) -> impl IntoView {
                 <tr>
                     <td>{token.name}</td>
                     <td><code>{token.prefix}"…"</code></td>
+                    <td>{token.workspace.unwrap_or_else(|| "all".into())}</td>
                     <td>{format_time(token.created_at_ms)}</td>
                     <td>{last_used}</td>
                     <td>
@@ -96,7 +112,7 @@ fn view_tokens(view: TokensView) -> impl IntoView {
         {secret}
         <table class="data">
             <thead>
-                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Last used"</th><th></th></tr>
+                <tr><th>"Name"</th><th>"Token"</th><th>"Workspace"</th><th>"Created"</th><th>"Last used"</th><th></th></tr>
             </thead>
             <tbody>{rows}</tbody>
         </table>

@@ -6,29 +6,36 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{format_count, format_stat, LoadError, Notice};
-use crate::types::{ColumnDriftRow, DriftReport};
+use crate::components::{format_count, format_stat, CsrfField, LoadError, Notice};
+use crate::types::{Baseline, ColumnDriftRow, DriftReport};
 use crate::url::percent_encode;
 
 /// The view a drift URL selects; every field is optional and defaults on the server.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DriftQuery {
     pub version: Option<String>,
+    /// `training`, `validation`, `production` (with `baseline_from` and `baseline_to`) or
+    /// `trailing` (with `baseline_days`); absent means the model's default.
     pub baseline: Option<String>,
+    pub baseline_from: Option<String>,
+    pub baseline_to: Option<String>,
+    pub baseline_days: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `on` adds the sample-size-robust (chunk-based) verdict to every column.
+    pub chunks: Option<String>,
 }
 
 impl DriftQuery {
     /// Builds the query string that reproduces `report`'s view exactly.
     pub fn of_report(report: &DriftReport) -> String {
         format!(
-            "?version={}&baseline={}&from={}&to={}",
+            "?version={}{}&from={}&to={}",
             percent_encode(&report.version),
-            report.baseline.as_str(),
+            report.baseline.query(),
             report.window_from,
             report.window_to
-        )
+        ) + if report.chunked { "&chunks=on" } else { "" }
     }
 }
 
@@ -46,8 +53,12 @@ pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
             DriftQuery {
                 version: non_empty("version"),
                 baseline: non_empty("baseline"),
+                baseline_from: non_empty("baseline_from"),
+                baseline_to: non_empty("baseline_to"),
+                baseline_days: non_empty("baseline_days"),
                 from: non_empty("from"),
                 to: non_empty("to"),
+                chunks: non_empty("chunks"),
             },
         )
     }
@@ -91,12 +102,13 @@ pub fn DriftHeader(
     workspace: String,
     report: DriftReport,
     #[prop(optional)] feature: Option<String>,
-    /// The page's tab: "drift", "quality" or "performance".
+    /// The page's tab: "overview", "drift", "quality" or "performance".
     #[prop(default = "drift")]
     tab: &'static str,
 ) -> impl IntoView {
     let query = DriftQuery::of_report(&report);
     let model_href = format!("/w/{workspace}/models/{}{query}", report.model);
+    let overview_href = format!("/w/{workspace}/models/{}/overview{query}", report.model);
     let quality_href = format!("/w/{workspace}/models/{}/quality{query}", report.model);
     let performance_href = format!("/w/{workspace}/models/{}/performance{query}", report.model);
     let tab_class = move |name: &str| if name == tab { "tab active" } else { "tab" };
@@ -105,17 +117,53 @@ pub fn DriftHeader(
         .iter()
         .map(|version| view! { <option value=version.clone() selected=*version == report.version>{version.clone()}</option> })
         .collect_view();
-    let baselines = ["training", "validation"]
-        .into_iter()
-        .map(|baseline| view! { <option value=baseline selected=baseline == report.baseline.as_str()>{baseline}</option> })
-        .collect_view();
+    let baseline_kind = report.baseline.kind();
+    let baselines = [
+        ("training", "Training data"),
+        ("validation", "Validation data"),
+        ("production", "Production, fixed dates"),
+        ("trailing", "Production, days before the window"),
+    ]
+    .into_iter()
+    .map(|(value, label)| view! { <option value=value selected=value == baseline_kind>{label}</option> })
+    .collect_view();
+    let (baseline_from, baseline_to) = match &report.baseline {
+        Baseline::Production { from, to } => (from.clone(), to.clone()),
+        _ => (String::new(), String::new()),
+    };
+    let baseline_days = match report.baseline {
+        Baseline::Trailing { days } => days.to_string(),
+        _ => String::new(),
+    };
+    let tab_path = match (tab, &feature) {
+        (_, Some(feature)) => format!("/features/{}", percent_encode(feature)),
+        ("quality", None) => "/quality".to_string(),
+        ("overview", None) => "/overview".to_string(),
+        ("performance", None) => "/performance".to_string(),
+        _ => String::new(),
+    };
+    let save_baseline = (!report.baseline_is_default && !report.versions.is_empty()).then(|| {
+        let action = format!("/w/{workspace}/models/{}/baseline", percent_encode(&report.model));
+        let back = format!("/w/{workspace}/models/{}{tab_path}{query}", percent_encode(&report.model));
+        view! {
+            <form method="post" action=action class="inline save-baseline" data-testid="save-baseline">
+                <CsrfField/>
+                <input type="hidden" name="baseline" value=baseline_kind/>
+                <input type="hidden" name="baseline_from" value=baseline_from.clone()/>
+                <input type="hidden" name="baseline_to" value=baseline_to.clone()/>
+                <input type="hidden" name="baseline_days" value=baseline_days.clone()/>
+                <input type="hidden" name="back" value=back/>
+                <button type="submit" class="small" title="Pages of this model that name no baseline in their link will use this one">
+                    "Make this the model's default baseline"
+                </button>
+            </form>
+        }
+    });
     let crumb_feature = feature.clone().map(|feature| view! { " / " <span>{feature}</span> });
-    let compared = report.columns.iter().filter(|column| column.drift.is_some()).count();
-    let share = if compared == 0 { 0.0 } else { report.drifted_columns as f64 / compared as f64 };
-    let dataset_drift = share >= 0.5;
+    let compared = report.compared_columns();
     let (badge_class, badge_text) = if compared == 0 {
         ("badge", "Nothing to compare")
-    } else if dataset_drift {
+    } else if report.dataset_drift() {
         ("badge drift", "Dataset drift")
     } else {
         ("badge ok", "No dataset drift")
@@ -129,6 +177,7 @@ pub fn DriftHeader(
             {crumb_feature}
         </nav>
         <nav class="tabs">
+            <a class=tab_class("overview") href=overview_href>"Overview"</a>
             <a class=tab_class("drift") href=model_href>"Drift"</a>
             <a class=tab_class("quality") href=quality_href>"Data quality"</a>
             <a class=tab_class("performance") href=performance_href>"Performance"</a>
@@ -136,8 +185,17 @@ pub fn DriftHeader(
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>
             <label>"Baseline" <select name="baseline">{baselines}</select></label>
+            <label class="baseline-production">"Baseline from" <input type="date" name="baseline_from" value=baseline_from.clone() prop:value=baseline_from.clone()/></label>
+            <label class="baseline-production">"Baseline to" <input type="date" name="baseline_to" value=baseline_to.clone() prop:value=baseline_to.clone()/></label>
+            <label class="baseline-trailing">"Days before" <input type="number" name="baseline_days" min="1" max=Baseline::MAX_TRAILING_DAYS placeholder="7" value=baseline_days.clone() prop:value=baseline_days.clone()/></label>
             <label>"From" <input type="date" name="from" value=report.window_from.clone() prop:value=report.window_from.clone()/></label>
             <label>"To" <input type="date" name="to" value=report.window_to.clone() prop:value=report.window_to.clone()/></label>
+            {(tab == "drift").then(|| view! {
+                <label class="check" title="Also judge each column against random baseline chunks as large as the window, which large windows need">
+                    <input type="checkbox" name="chunks" value="on" checked=report.chunked prop:checked=report.chunked/>
+                    "Chunk-based thresholds"
+                </label>
+            })}
             <button type="submit">"Apply"</button>
         </form>
         <p class="summary" data-testid="drift-summary">
@@ -146,10 +204,12 @@ pub fn DriftHeader(
             </span>
             " "
             <strong>{report.drifted_columns}" of "{compared}</strong>
-            " compared columns drift. Reference: "{report.baseline.as_str()}" data of version "{report.version.clone()}
+            " compared columns drift. Reference: "{report.baseline.describe()}" of version "{report.version.clone()}
              " ("{format_count(report.reference_rows)}" rows). Current: production, "
             {report.window_from.clone()}" to "{report.window_to.clone()}" ("{format_count(report.current_rows)}" rows)."
         </p>
+        {report.chunked.then(|| view_chunk_summary(&report))}
+        {save_baseline}
     }
 }
 
@@ -158,7 +218,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
     let rows = report
         .columns
         .iter()
-        .map(|row| view_row(&workspace, &report.model, &query, row))
+        .map(|row| view_row(&workspace, &report.model, &query, row, report.chunked))
         .collect_view();
 
     let no_current = (!report.versions.is_empty() && report.current_rows == 0).then(|| {
@@ -168,7 +228,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
             None => format!("Version {} has no production data yet. Upload production data from the workspace page.", report.version),
         };
         let link = full_range.map(|(first, last)| {
-            let href = format!("?version={}&baseline={}&from={first}&to={last}", percent_encode(&report.version), report.baseline.as_str());
+            let href = format!("?version={}{}&from={first}&to={last}", percent_encode(&report.version), report.baseline.query());
             view! { " " <a href=href>"Show all production data"</a> }
         });
         view! { <p class="notice" data-testid="no-current-data">{text}{link}</p> }
@@ -192,6 +252,11 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
                     <th>"Column"</th><th>"Role"</th><th>"Type"</th><th>"Statistic"</th>
                     <th class="num">"Value"</th><th class="num">"Threshold"</th><th>"Drift"</th>
                     <th class="num">"PSI"</th>
+                    {report.chunked.then(|| view! {
+                        <th class="num" title="mean ± 3 standard deviations of the chunks' values">"Chunk range"</th>
+                        <th class="num">"Window"</th>
+                        <th>"Chunk drift"</th>
+                    })}
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -199,7 +264,7 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
     }
 }
 
-fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow) -> impl IntoView {
+fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow, chunked: bool) -> impl IntoView {
     let href = format!("/w/{workspace}/models/{model}/features/{}{query}", percent_encode(&row.column));
     let value = row.value.map(format_stat).unwrap_or_else(|| "—".into());
     let threshold = row.threshold.map(format_stat).unwrap_or_else(|| "—".into());
@@ -219,6 +284,55 @@ fn view_row(workspace: &str, model: &str, query: &str, row: &ColumnDriftRow) -> 
             <td class="num">{threshold}</td>
             <td>{flag}</td>
             <td class="num">{psi}</td>
+            {chunked.then(|| view_chunk_cells(row))}
         </tr>
+    }
+}
+
+/// Renders the chunk-based cells of a row: the range, the window's value on the same scale
+/// and the flag.
+fn view_chunk_cells(row: &ColumnDriftRow) -> impl IntoView {
+    match &row.chunk {
+        Some(chunk) => {
+            let title = format!("{} over {} chunks of {} rows", chunk.measure, chunk.chunks, format_count(chunk.chunk_rows));
+            let flag = if chunk.drift {
+                view! { <span class="badge drift">"Drift"</span> }.into_any()
+            } else {
+                view! { <span class="badge ok">"OK"</span> }.into_any()
+            };
+            view! {
+                <td class="num" title=title.clone()>{format!("{} – {}", format_stat(chunk.lower), format_stat(chunk.upper))}</td>
+                <td class="num" title=title data-testid="chunk-value">{format_stat(chunk.value)}</td>
+                <td data-testid="chunk-drift">{flag}</td>
+            }
+            .into_any()
+        }
+        None => view! {
+            <td class="num">"—"</td>
+            <td class="num">"—"</td>
+            <td><span class="muted" title=row.chunk_note.clone().unwrap_or_default()>"n/a"</span></td>
+        }
+        .into_any(),
+    }
+}
+
+/// Renders the chunk-based view's summary, or the reason no column has a chunk verdict.
+fn view_chunk_summary(report: &DriftReport) -> impl IntoView {
+    let judged = report.columns.iter().filter(|row| row.chunk.is_some()).count();
+    let reason = report.columns.iter().find_map(|row| row.chunk_note.clone());
+    let text = match (judged, reason) {
+        (0, Some(reason)) => view! { "No chunk-based verdict: "{reason}"." }.into_any(),
+        (0, None) => view! { "No chunk-based verdict: nothing to compare." }.into_any(),
+        (judged, _) => view! {
+            <strong>{report.chunk_drifted_columns}" of "{judged}</strong>
+            " columns leave mean ± 3 standard deviations of random baseline chunks as large as the window. "
+        }
+        .into_any(),
+    };
+    view! {
+        <p class="summary" data-testid="chunk-summary">
+            {text}
+            " Tests on many rows give tiny p-values for small changes, so this view sizes the threshold to the window instead."
+        </p>
     }
 }

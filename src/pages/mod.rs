@@ -3,8 +3,11 @@
 pub mod account;
 pub mod auth;
 pub mod drift;
+pub mod experiments;
 pub mod feature;
 pub mod not_found;
+pub mod overview;
 pub mod performance;
 pub mod quality;
+pub mod registry;
 pub mod workspace;

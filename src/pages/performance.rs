@@ -78,6 +78,27 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
         })
         .collect_view();
     let has_matrix = !report.confusion_matrix.is_empty();
+    let class_rows = report
+        .classes
+        .iter()
+        .map(|class| {
+            let cells = [class.reference, class.current]
+                .into_iter()
+                .flat_map(|scores| {
+                    let score = |value: Option<f64>| (value.map(format_stat).unwrap_or_else(|| "—".into()), value.map(|v| v.to_string()));
+                    [
+                        score(scores.map(|scores| scores.precision)),
+                        score(scores.map(|scores| scores.recall)),
+                        score(scores.map(|scores| scores.f1)),
+                        (format_count(scores.map_or(0, |scores| scores.support)), None),
+                    ]
+                })
+                .map(|(text, value)| view! { <td class="num" data-value=value>{text}</td> })
+                .collect_view();
+            view! { <tr data-class=class.label.clone()><th>{class.label.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    let has_classes = !report.classes.is_empty();
 
     view! {
         <Title text=format!("{} performance · Orrery", report.drift.model)/>
@@ -91,6 +112,20 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
             <thead><tr><th>"Metric"</th><th class="num">"Baseline"</th><th class="num">"Current"</th><th class="num">"Change"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
+        {has_classes.then(|| view! {
+            <h2>"Per class"</h2>
+            <table class="data per-class" data-testid="per-class">
+                <thead>
+                    <tr><th></th><th class="num" colspan="4">"Baseline"</th><th class="num" colspan="4">"Current"</th></tr>
+                    <tr>
+                        <th>"Label"</th>
+                        <th class="num">"Precision"</th><th class="num">"Recall"</th><th class="num">"F1"</th><th class="num">"Support"</th>
+                        <th class="num">"Precision"</th><th class="num">"Recall"</th><th class="num">"F1"</th><th class="num">"Support"</th>
+                    </tr>
+                </thead>
+                <tbody>{class_rows}</tbody>
+            </table>
+        })}
         {has_matrix.then(|| view! {
             <h2>"Confusion matrix (current window; rows: actual, columns: prediction)"</h2>
             <table class="data confusion" data-testid="confusion-matrix">

@@ -40,7 +40,8 @@ pub fn QualityPage() -> impl IntoView {
     }
 }
 
-fn status_badge(status: QualityStatus) -> impl IntoView {
+/// Renders a pass, warn or fail badge.
+pub(crate) fn status_badge(status: QualityStatus) -> impl IntoView {
     let class = match status {
         QualityStatus::Pass => "badge ok",
         QualityStatus::Warn => "badge warn",

@@ -36,6 +36,8 @@ pub struct CurrentUser {
     pub is_admin: bool,
     /// Set for browser sessions; API-token requests have none and need no CSRF check.
     pub csrf_token: Option<String>,
+    /// The workspace an API token is limited to, if it is.
+    pub token_workspace_id: Option<i64>,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentUser {
@@ -101,10 +103,10 @@ async fn resolve_user(
     session: &Session,
     headers: &HeaderMap,
 ) -> Result<Option<CurrentUser>, ApiError> {
-    if let Some(token) = bearer_token(headers) {
-        let user_id = state
+    if let Some(token) = api_token(headers) {
+        let (user_id, token_workspace_id) = state
             .db
-            .user_for_token(&hash_token(token))
+            .user_for_token(&hash_token(&token))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API token is invalid or revoked; create a new one on the API tokens page"))?;
         let user = state.db.user_by_id(user_id).await?.ok_or_else(ApiError::unauthenticated)?;
@@ -113,6 +115,7 @@ async fn resolve_user(
             username: user.username,
             is_admin: user.is_admin,
             csrf_token: None,
+            token_workspace_id,
         }));
     }
 
@@ -128,12 +131,28 @@ async fn resolve_user(
         username: user.username,
         is_admin: user.is_admin,
         csrf_token,
+        token_workspace_id: None,
     }))
 }
 
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
+/// The API token of a request: a bearer token, or the password of HTTP basic auth (what
+/// MLflow clients send with MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD).
+pub fn api_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = bearer_token(headers) {
+        return Some(token.to_string());
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_, password) = text.split_once(':')?;
+    Some(password.to_string())
 }
 
 /// Handles the GET / route: sends users to their workspace, or to setup or login.

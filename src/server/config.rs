@@ -41,9 +41,22 @@ pub struct ServerConfig {
     /// Largest accepted upload, in megabytes.
     #[arg(long, env = "ORRERY_MAX_UPLOAD_MB", default_value_t = 2048)]
     pub max_upload_mb: u64,
+
+    /// Folder for run and model artifacts; defaults to `artifacts` in the data folder.
+    /// Replicas behind a load balancer must share it (a network file system).
+    #[arg(long, env = "ORRERY_ARTIFACTS_DIR")]
+    pub artifacts_dir: Option<PathBuf>,
+
+    /// Delay before the first webhook retry, in milliseconds; it doubles on each failure.
+    #[arg(long, env = "ORRERY_WEBHOOK_RETRY_MS", default_value_t = 5000)]
+    pub webhook_retry_ms: i64,
 }
 
 impl ServerConfig {
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.artifacts_dir.clone().unwrap_or_else(|| self.data_dir.join("artifacts"))
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().map(|url| url.starts_with("https://")).unwrap_or(false)
     }
@@ -60,6 +73,8 @@ impl ServerConfig {
             public_url: None,
             trust_forwarded_for: false,
             max_upload_mb: 2048,
+            artifacts_dir: None,
+            webhook_retry_ms: 5000,
         }
     }
 }

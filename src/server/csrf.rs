@@ -17,7 +17,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{bearer_token, CurrentUser};
+use super::auth::{api_token, CurrentUser};
 use super::errors::message_page;
 use crate::accounts::tokens::constant_time_eq;
 
@@ -29,7 +29,7 @@ pub const CSRF_FIELD: &str = "csrf_token";
 
 pub async fn csrf_protection(request: Request, next: Next) -> Response {
     let safe_method = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe_method || bearer_token(request.headers()).is_some() {
+    if safe_method || api_token(request.headers()).is_some() {
         return next.run(request).await;
     }
 

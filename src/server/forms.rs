@@ -47,6 +47,10 @@ pub async fn require_workspace(
         .membership(user.id, slug)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("workspace \"{slug}\" not found")))?;
+    // A token limited to one workspace sees no other, as if the user were not a member.
+    if user.token_workspace_id.is_some_and(|scope| scope != membership.workspace_id) {
+        return Err(ApiError::not_found(format!("workspace \"{slug}\" not found for this API token, which is limited to another workspace")));
+    }
     if !allowed(membership.role) {
         return Err(ApiError::forbidden(format!(
             "your role in workspace \"{slug}\" is {}, which cannot {action}; ask an owner or admin",
@@ -78,7 +82,7 @@ pub async fn unique_slug(db: &Db, name: &str) -> Result<String, ApiError> {
     Ok(slug)
 }
 
-fn back_with_error(path: &str, message: &str) -> Response {
+pub(crate) fn back_with_error(path: &str, message: &str) -> Response {
     Redirect::to(&format!("{path}?error={}", percent_encode(message))).into_response()
 }
 
@@ -262,21 +266,21 @@ impl ModelForm {
 
         let mut columns = Vec::new();
         for name in split(&self.numeric_features) {
-            columns.push(ColumnSpec { name, kind: ColumnKind::Numeric, role: ColumnRole::Feature });
+            columns.push(ColumnSpec::new(name, ColumnKind::Numeric, ColumnRole::Feature));
         }
         for name in split(&self.categorical_features) {
-            columns.push(ColumnSpec { name, kind: ColumnKind::Categorical, role: ColumnRole::Feature });
+            columns.push(ColumnSpec::new(name, ColumnKind::Categorical, ColumnRole::Feature));
         }
         if !self.prediction.trim().is_empty() {
             let kind = kind_of(self.prediction_kind.trim());
-            columns.push(ColumnSpec { name: self.prediction.trim().to_string(), kind, role: ColumnRole::Prediction });
+            columns.push(ColumnSpec::new(self.prediction.trim().to_string(), kind, ColumnRole::Prediction));
         }
         if !self.prediction_score.trim().is_empty() {
-            columns.push(ColumnSpec { name: self.prediction_score.trim().to_string(), kind: ColumnKind::Numeric, role: ColumnRole::PredictionScore });
+            columns.push(ColumnSpec::new(self.prediction_score.trim().to_string(), ColumnKind::Numeric, ColumnRole::PredictionScore));
         }
         if !self.actual.trim().is_empty() {
             let kind = kind_of(self.prediction_kind.trim());
-            columns.push(ColumnSpec { name: self.actual.trim().to_string(), kind, role: ColumnRole::Actual });
+            columns.push(ColumnSpec::new(self.actual.trim().to_string(), kind, ColumnRole::Actual));
         }
 
         let schema = ModelSchema {
@@ -309,6 +313,47 @@ pub fn validate_schema(schema: &ModelSchema) -> Result<(), String> {
     for column in &schema.columns {
         if !seen.insert(column.name.as_str()) {
             return Err(format!("column \"{}\" is used twice; each column plays one role", column.name));
+        }
+        validate_drift_override(column)?;
+    }
+    Ok(())
+}
+
+/// Checks a column's drift method and threshold overrides against its kind.
+pub(crate) fn validate_drift_override(column: &ColumnSpec) -> Result<(), String> {
+    use crate::monitoring::stats::StatMethod;
+    let method = match column.drift_method.as_deref() {
+        None => None,
+        Some(name) => {
+            let method = StatMethod::from_name(name).ok_or_else(|| {
+                format!(
+                    "invalid drift_method \"{name}\" for column \"{}\"; use psi, jensenshannon, wasserstein, ks, chisquare or z",
+                    column.name
+                )
+            })?;
+            let fits = match method {
+                StatMethod::Wasserstein | StatMethod::Ks => column.kind == ColumnKind::Numeric,
+                StatMethod::ChiSquare | StatMethod::ZTest => column.kind == ColumnKind::Categorical,
+                StatMethod::Psi | StatMethod::JensenShannon => true,
+            };
+            if !fits {
+                let kind = if column.kind == ColumnKind::Numeric { "numeric" } else { "categorical" };
+                return Err(format!(
+                    "drift_method \"{name}\" does not apply to the {kind} column \"{}\"; numeric columns take psi, jensenshannon, wasserstein or ks, categorical ones psi, jensenshannon, chisquare or z",
+                    column.name
+                ));
+            }
+            Some(method)
+        }
+    };
+    if let Some(threshold) = column.drift_threshold {
+        let is_test = method.is_some_and(StatMethod::is_test);
+        let valid = threshold.is_finite() && threshold > 0.0 && (!is_test || threshold < 1.0);
+        if !valid {
+            return Err(format!(
+                "invalid drift_threshold {threshold} for column \"{}\"; use a p-value between 0 and 1 for a test, or a distance above 0",
+                column.name
+            ));
         }
     }
     Ok(())
@@ -359,18 +404,33 @@ async fn create_token(
     State(state): State<AppState>,
     session: Session,
     user: CurrentUser,
-    Form(form): Form<NameForm>,
+    Form(form): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Ok(back_with_error("/account/tokens", "invalid token name: use 1 to 100 characters, such as \"ci-pipeline\""));
     }
+    let workspace_id = match form.workspace.as_deref().map(str::trim).filter(|slug| !slug.is_empty()) {
+        Some(slug) => match state.db.membership(user.id, slug).await? {
+            Some(membership) => Some(membership.workspace_id),
+            None => return Ok(back_with_error("/account/tokens", &format!("you are not a member of a workspace \"{slug}\"; pick one from the list"))),
+        },
+        None => None,
+    };
 
     let token = new_api_token();
-    state.db.create_token(user.id, name, &token.hash, &token.display_prefix).await?;
+    state.db.create_token(user.id, name, &token.hash, &token.display_prefix, workspace_id).await?;
     session.insert(SESSION_NEW_TOKEN_KEY, token.secret).await.map_err(ApiError::session)?;
     tracing::info!(user = user.id, token_name = name, "API token created");
     Ok(Redirect::to("/account/tokens").into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+    /// Slug of the only workspace the token may act in; empty for all.
+    #[serde(default)]
+    workspace: Option<String>,
 }
 
 /// Handles the POST /account/tokens/{id}/revoke route.

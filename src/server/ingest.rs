@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/workspaces/{workspace}/models/{model}/quality", get(quality))
         .route("/api/v1/workspaces/{workspace}/models/{model}/performance", get(performance))
         .route(records, post(ingest_body))
+        .route("/api/v1/workspaces/{workspace}/models/{model}/versions/{version}/actuals", post(actuals_body))
         .route("/w/{workspace}/models/{model}/upload", post(upload_form))
         // Uploads are limited by --max-upload-mb in the handlers instead.
         .layer(DefaultBodyLimit::disable())
@@ -174,6 +175,52 @@ async fn ingest_body(
     Ok((StatusCode::CREATED, Json(outcome)).into_response())
 }
 
+#[derive(Deserialize)]
+struct ActualsParams {
+    /// Names the upload in messages and picks CSV, Parquet or JSON by its extension.
+    file_name: Option<String>,
+}
+
+/// Handles the POST …/versions/{version}/actuals route: a CSV, Parquet or JSON body of
+/// prediction ids and their actuals, sent after the predictions.
+async fn actuals_body(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model_name, version)): Path<(String, String, String)>,
+    Query(params): Query<ActualsParams>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    use crate::monitoring::actuals::{ingest_actuals, ActualsFailure};
+
+    let workspace = require_workspace(&state.db, &user, &slug, Role::can_write, "send actuals").await?;
+    let model = state
+        .db
+        .model(workspace.workspace_id, &model_name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("model \"{model_name}\" not found in workspace \"{slug}\"")))?;
+    let Some(version_id) = state.db.version_id(model.id, &version).await? else {
+        let versions: Vec<String> = state.db.versions(model.id).await?.into_iter().map(|info| info.version).collect();
+        return Err(ApiError::not_found(format!(
+            "version \"{version}\" of model \"{model_name}\" not found; send its predictions first (it has {})",
+            if versions.is_empty() { "no versions yet".to_string() } else { versions.join(", ") }
+        )));
+    };
+
+    let file_name = params.file_name.filter(|name| !name.is_empty()).or_else(|| default_name_for(&headers)).unwrap_or_else(|| "actuals".to_string());
+    let spooled = spool_stream(&state, &file_name, body.into_data_stream()).await?;
+    let reader = open_spooled(&spooled).await?;
+
+    let outcome = ingest_actuals(&state.db, &model.name, &model.schema, version_id, &version, reader).await.map_err(|failure| match failure {
+        ActualsFailure::Database(error) => error.into(),
+        ActualsFailure::NoActualColumn { .. } => ApiError::bad_request(failure.to_string()),
+        ActualsFailure::BadRows { ref errors, .. } => bad_rows_error(failure.to_string(), errors),
+        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", other.to_string()),
+    })?;
+    tracing::info!(user = user.id, workspace = %slug, model = %model_name, version = %version, received = outcome.received, matched = outcome.matched, "actuals received");
+    Ok(Json(outcome).into_response())
+}
+
 /// Names a body sent without `file_name` by its content type, so its format is detected.
 fn default_name_for(headers: &axum::http::HeaderMap) -> Option<String> {
     let content_type = headers.get(axum::http::header::CONTENT_TYPE)?.to_str().ok()?;
@@ -287,26 +334,34 @@ where
     Ok(SpooledFile { _directory: directory, path, file_name: safe_name })
 }
 
+/// Opens a spooled upload with the reader its name (or, failing that, its first bytes) picks.
+async fn open_spooled(spooled: &SpooledFile) -> Result<Box<dyn crate::ingest::RecordReader + Send>, ApiError> {
+    let path = spooled.path.clone();
+    let name = spooled.file_name.clone();
+    tokio::task::spawn_blocking(move || crate::ingest::open_path_as(&path, &name))
+        .await
+        .map_err(|error| ApiError::internal(error.to_string()))?
+        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", error.to_string()))
+}
+
+/// Builds the 422 response of a file with invalid rows, listing the rows in `details`.
+fn bad_rows_error(message: String, rows: &[crate::monitoring::ingestion::SkippedRow]) -> ApiError {
+    let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rows", message);
+    error.details = Some(serde_json::json!({ "rows": rows }));
+    error
+}
+
 async fn run_ingestion(
     state: &AppState,
     request: &IngestRequest,
     spooled: &SpooledFile,
 ) -> Result<crate::monitoring::ingestion::IngestOutcome, ApiError> {
-    let path = spooled.path.clone();
-    let name = spooled.file_name.clone();
-    let reader = tokio::task::spawn_blocking(move || crate::ingest::open_path_as(&path, &name))
-        .await
-        .map_err(|error| ApiError::internal(error.to_string()))?
-        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", error.to_string()))?;
+    let reader = open_spooled(spooled).await?;
 
     ingest(&state.db, request, reader).await.map_err(|failure| match failure {
         IngestFailure::Database(error) => error.into(),
         IngestFailure::KeyInUse { .. } => ApiError::conflict(failure.to_string()),
-        IngestFailure::BadRows { ref errors, .. } => {
-            let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rows", failure.to_string());
-            error.details = Some(serde_json::json!({ "rows": errors }));
-            error
-        }
+        IngestFailure::BadRows { ref errors, .. } => bad_rows_error(failure.to_string(), errors),
         other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", other.to_string()),
     })
 }

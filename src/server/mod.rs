@@ -1,6 +1,7 @@
 //! The HTTP server: shared state, the router, and start-up and shutdown.
 
 pub mod auth;
+pub mod baselines;
 pub mod config;
 pub mod context;
 pub mod csrf;
@@ -9,6 +10,8 @@ pub mod forms;
 pub mod guard;
 pub mod health;
 pub mod ingest;
+pub mod mlflow;
+pub mod registry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::app::{shell, App};
 use crate::db::sessions::DbSessionStore;
 use crate::db::Db;
+use crate::tracking::artifacts::{ArtifactStore, LocalArtifactStore};
 use config::ServerConfig;
 
 /// State every handler and server function can reach.
@@ -33,6 +37,18 @@ pub struct AppState {
     pub db: Db,
     pub leptos_options: LeptosOptions,
     pub config: Arc<ServerConfig>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: ServerConfig) -> AppState {
+        AppState {
+            db,
+            leptos_options: leptos_options(&config),
+            artifacts: Arc::new(LocalArtifactStore::new(config.artifacts_dir())),
+            config: Arc::new(config),
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -83,8 +99,11 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/setup", post(auth::setup))
+        .merge(baselines::router())
         .merge(forms::router())
         .merge(ingest::router())
+        .merge(mlflow::router())
+        .merge(registry::router())
         .merge(pages)
         .nest_service("/pkg", ServeDir::new(site.join("pkg")))
         .nest_service("/public", ServeDir::new(site.join("public")))
@@ -119,12 +138,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         crate::demo::ensure_demo(&db, config.demo_password.as_deref()).await?;
     }
 
-    let state = AppState {
-        db: db.clone(),
-        leptos_options: leptos_options(&config),
-        config: Arc::new(config.clone()),
-    };
+    let state = AppState::new(db.clone(), config.clone());
     spawn_cleanup(db.clone());
+    crate::tracking::webhooks::spawn_worker(db.clone(), config.webhook_retry_ms);
 
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, "listening");

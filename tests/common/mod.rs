@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
@@ -11,7 +10,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use orrery::db::Db;
 use orrery::server::config::ServerConfig;
-use orrery::server::{leptos_options, router, AppState};
+use orrery::server::{router, AppState};
 use tower::ServiceExt;
 
 /// Admin connection used to create one database per PostgreSQL test.
@@ -65,7 +64,7 @@ impl TestApp {
 
     async fn start(config: ServerConfig, data_dir: tempfile::TempDir, postgres_database: Option<String>) -> TestApp {
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await.expect("database connects");
-        let state = AppState { db: db.clone(), leptos_options: leptos_options(&config), config: Arc::new(config) };
+        let state = AppState::new(db.clone(), config);
         TestApp { router: router(state.clone()), db, state, _data_dir: data_dir, postgres_database }
     }
 
@@ -82,7 +81,12 @@ impl TestApp {
     /// Closes the pool and drops a PostgreSQL test database.
     pub async fn finish(self) {
         use sqlx::Connection;
-        self.db.pool.close().await;
+        // Pool::close waits until every connection is back. A CI run once waited here for
+        // minutes while PostgreSQL showed every connection idle; why is not known yet (NOTE).
+        // The forced DROP DATABASE below ends any connection left open.
+        if tokio::time::timeout(std::time::Duration::from_secs(10), self.db.pool.close()).await.is_err() {
+            eprintln!("closing the test pool timed out after 10 s; continuing");
+        }
         if let Some(name) = self.postgres_database {
             let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("admin connection");
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("DROP DATABASE");
@@ -200,7 +204,7 @@ fn extract_csrf(html: &str) -> Option<String> {
 /// Creates an API token for a user directly in the database and returns the secret.
 pub async fn api_token(db: &Db, user_id: i64) -> String {
     let token = orrery::accounts::tokens::new_api_token();
-    db.create_token(user_id, "test", &token.hash, &token.display_prefix).await.expect("token stored");
+    db.create_token(user_id, "test", &token.hash, &token.display_prefix, None).await.expect("token stored");
     token.secret
 }
 

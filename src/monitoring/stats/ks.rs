@@ -81,16 +81,18 @@ fn exact_outcome(m: u64, n: u64, statistic: f64) -> KsOutcome {
     let lcm = (m / divisor) * n;
     let h = (statistic * lcm as f64).round_ties_even() as u64;
     let statistic = h as f64 / lcm as f64;
-    let p_value = if h == 0 { 1.0 } else { (1.0 - probability_inside(m, n, h)).clamp(0.0, 1.0) };
+    let p_value = if h == 0 { 1.0 } else { probability_outside(m, n, h).clamp(0.0, 1.0) };
     KsOutcome { statistic, p_value, mode: KsMode::Exact }
 }
 
-/// Probability that a uniformly random monotone lattice path from (0, 0) to (m, n) stays at
+/// Computes the probability that a uniformly random monotone lattice path from (0, 0) to (m, n) leaves the
 /// points with |i/m - j/n| < h / lcm(m, n), that is |i·(n/g) - j·(m/g)| < h with g = gcd(m, n).
 /// Under the null hypothesis every ordering of the pooled sample is equally likely, so this is
-/// P(D < h / lcm). The recursion carries probabilities instead of path counts, stepping from
-/// (i, j) to (i + 1, j) with probability (m - i) / (m + n - i - j), so nothing overflows.
-fn probability_inside(m: u64, n: u64, h: u64) -> f64 {
+/// P(D >= h / lcm). The recursion carries probabilities instead of path counts, stepping from
+/// (i, j) to (i + 1, j) with probability (m - i) / (m + n - i - j), so nothing overflows. The
+/// mass of each step out of the band is added up directly, because 1 - P(inside) loses every
+/// digit below about 1e-16, where strongly drifted columns have their p-values.
+fn probability_outside(m: u64, n: u64, h: u64) -> f64 {
     let divisor = gcd(m, n);
     let step_i = n / divisor;
     let step_j = m / divisor;
@@ -104,6 +106,7 @@ fn probability_inside(m: u64, n: u64, h: u64) -> f64 {
 
     let mut row = vec![0.0f64; n as usize + 1];
     let mut previous_low = 0u64;
+    let mut outside = 0.0;
     for i in 0..=m {
         let (low, high) = band(i);
         for j in previous_low..low.min(n + 1) {
@@ -119,9 +122,27 @@ fn probability_inside(m: u64, n: u64, h: u64) -> f64 {
             let from_left = if j > low { row[j as usize - 1] * (n + 1 - j) as f64 / remaining } else { 0.0 };
             row[j as usize] = from_below + from_left;
         }
+        // Steps that leave the band from this row: to the right past `high`, or up to a row
+        // whose band does not contain j.
+        let next = (i < m).then(|| band(i + 1));
+        for j in low..=high {
+            let mass = row[j as usize];
+            if mass == 0.0 {
+                continue;
+            }
+            let remaining = (m + n - i - j) as f64;
+            if j == high && j < n {
+                outside += mass * (n - j) as f64 / remaining;
+            }
+            if let Some((next_low, next_high)) = next {
+                if j < next_low || j > next_high {
+                    outside += mass * (m - i) as f64 / remaining;
+                }
+            }
+        }
         previous_low = low;
     }
-    row[n as usize]
+    outside
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -205,6 +226,23 @@ mod tests {
         let outcome = ks_2samp(&sample, &sample);
         assert_eq!(outcome.statistic, 0.0);
         assert_eq!(outcome.p_value, 1.0);
+    }
+
+    #[test]
+    fn ks_exact_tail_keeps_small_p_values() {
+        // scipy 1.17.1 ks_2samp(..., method="exact") p-values:
+        // ones(100) against arange(5, 105): 2.2087606931995054e-59 (2 / C(200, 100));
+        // arange(300) against arange(150, 500): 2.98701125585277e-49.
+        let constant = numeric(&[1.0; 100]);
+        let shifted: Vec<f64> = (5..105).map(f64::from).collect();
+        let outcome = ks_2samp(&constant, &numeric(&shifted));
+        assert_eq!(outcome.mode, KsMode::Exact);
+        assert!((outcome.p_value / 2.2087606931995054e-59 - 1.0).abs() < 1e-9, "{}", outcome.p_value);
+
+        let first: Vec<f64> = (0..300).map(f64::from).collect();
+        let second: Vec<f64> = (150..500).map(f64::from).collect();
+        let outcome = ks_2samp(&numeric(&first), &numeric(&second));
+        assert!((outcome.p_value / 2.98701125585277e-49 - 1.0).abs() < 1e-9, "{}", outcome.p_value);
     }
 
     #[test]

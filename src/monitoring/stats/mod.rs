@@ -6,6 +6,7 @@
 
 mod binning;
 mod chi_square;
+pub mod chunks;
 mod defaults;
 mod distribution;
 mod jensen_shannon;
