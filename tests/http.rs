@@ -483,3 +483,30 @@ async fn idempotency_key_stores_batch_once(app: &TestApp) {
     assert_eq!(app.db.versions(model.id).await.unwrap()[0].production_rows, 3, "the retry stored nothing");
 }
 on_both_databases!(idempotency_key_stores_batch_once_on, idempotency_key_stores_batch_once);
+
+/// Leptos suppresses resource loading process-wide while it generates a route list, and a
+/// page whose resource starts in that window never finishes. Building
+/// routers on another thread while pages render must leave every page complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_routers_are_built() {
+    let app = TestApp::sqlite().await;
+    app.create_user("alice", PASSWORD).await;
+    let browser = app.login("alice", PASSWORD).await;
+
+    let state = app.state.clone();
+    let builder = std::thread::spawn(move || {
+        for _ in 0..40 {
+            drop(orrery::server::router(state.clone()));
+        }
+    });
+    for attempt in 0..60 {
+        let page = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            body_text(app.send(browser.get("/account/tokens")).await).await
+        })
+        .await
+        .unwrap_or_else(|_| panic!("page load {attempt} did not finish within 20 s"));
+        assert!(page.contains("Create a token"), "page load {attempt} is complete");
+    }
+    builder.join().expect("the router builder thread");
+    app.finish().await;
+}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -67,9 +67,22 @@ pub fn leptos_options(config: &ServerConfig) -> LeptosOptions {
         .build()
 }
 
+/// Returns Leptos' route list, generated once per process.
+///
+/// Generating it renders the app while a process-wide flag of leptos_server suppresses
+/// resource loading. A resource that a page in another router of the same process first
+/// polls during that window never loads, and its request hangs. Tests
+/// build a router per test on parallel threads, which made such hangs happen in CI; with the
+/// list built once, no page renders while it is generated.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::Mutex<Option<Vec<AxumRouteListing>>> = std::sync::Mutex::new(None);
+    let mut routes = ROUTES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    routes.get_or_insert_with(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application: pages, server functions, forms, the API and static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name("orrery_session")

@@ -81,9 +81,9 @@ impl TestApp {
     /// Closes the pool and drops a PostgreSQL test database.
     pub async fn finish(self) {
         use sqlx::Connection;
-        // Pool::close waits until every connection is back. A CI run once waited here for
-        // minutes while PostgreSQL showed every connection idle; why is not known yet (NOTE).
-        // The forced DROP DATABASE below ends any connection left open.
+        // Pool::close waits until every connection is back, so a request left hanging would
+        // stall here (CI runs hung this way before the route list was built once per process,
+        // see server::route_list). The forced DROP DATABASE below ends any connection left open.
         if tokio::time::timeout(std::time::Duration::from_secs(10), self.db.pool.close()).await.is_err() {
             eprintln!("closing the test pool timed out after 10 s; continuing");
         }
@@ -208,6 +208,16 @@ pub async fn api_token(db: &Db, user_id: i64) -> String {
     token.secret
 }
 
+/// Longest a test body may run. The slowest takes a few seconds; a body still running after
+/// this has hung, and failing it names the test instead of stalling the whole run.
+pub const TEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+pub async fn within_time_limit(body: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_TIME_LIMIT, body).await.is_err() {
+        panic!("the test did not finish within {} s; it has probably hung", TEST_TIME_LIMIT.as_secs());
+    }
+}
+
 /// Runs a test body against SQLite and, when reachable, PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {
@@ -216,14 +226,14 @@ macro_rules! on_both_databases {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let app = $crate::common::TestApp::sqlite().await;
-                super::$body(&app).await;
+                $crate::common::within_time_limit(super::$body(&app)).await;
                 app.finish().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let Some(app) = $crate::common::TestApp::postgres().await else { return };
-                super::$body(&app).await;
+                $crate::common::within_time_limit(super::$body(&app)).await;
                 app.finish().await;
             }
         }
