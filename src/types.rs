@@ -201,6 +201,9 @@ pub struct DriftReport {
     /// Columns the chunk-based view flags, when `chunked`.
     #[serde(default)]
     pub chunk_drifted_columns: usize,
+    /// Conditions that select the rows compared, as the user wrote them; none means all rows.
+    #[serde(default)]
+    pub segment: Option<String>,
     pub columns: Vec<ColumnDriftRow>,
 }
 

@@ -14,6 +14,15 @@ use crate::monitoring::performance::PerformanceSummary;
 use crate::monitoring::summary::ColumnSummary;
 use crate::types::Environment;
 
+/// Failure of [`Db::scan_records`]: the database, or a row the visitor could not use.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Row(String),
+}
+
 /// One validated row, ready to store.
 #[derive(Clone, Debug)]
 pub struct StoredRecord {
@@ -303,6 +312,37 @@ impl Db {
             summaries.push((row.try_get("bucket_start_ms")?, summary));
         }
         Ok(summaries)
+    }
+
+    /// Streams the completed rows of a version and environment whose time is in
+    /// `[from_ms, end_ms)` to `visit`, as (timestamp, values JSON), without holding them all.
+    /// An error from `visit` stops the scan and is returned.
+    pub async fn scan_records(
+        &self,
+        model_version_id: i64,
+        environment: Environment,
+        from_ms: i64,
+        end_ms: i64,
+        mut visit: impl FnMut(i64, &str) -> Result<(), String>,
+    ) -> Result<(), ScanError> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query(
+            "SELECT r.timestamp_ms, r.values_json FROM records r
+             JOIN ingestions i ON i.id = r.ingestion_id AND i.status = 'complete'
+             WHERE r.model_version_id = $1 AND r.environment = $2
+               AND r.timestamp_ms >= $3 AND r.timestamp_ms < $4",
+        )
+        .bind(model_version_id)
+        .bind(environment.as_str())
+        .bind(from_ms)
+        .bind(end_ms)
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let timestamp_ms: i64 = row.try_get("timestamp_ms")?;
+            let json: String = row.try_get("values_json")?;
+            visit(timestamp_ms, &json).map_err(ScanError::Row)?;
+        }
+        Ok(())
     }
 
     /// Returns the time of the latest completed row, in Unix ms, if any.

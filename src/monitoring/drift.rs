@@ -9,7 +9,9 @@ use crate::db::models::Model;
 use crate::db::workspaces::Membership;
 use crate::db::Db;
 use crate::monitoring::charts;
+use crate::monitoring::performance::PerformanceSummary;
 use crate::monitoring::schema::{ColumnKind, ColumnRole, ColumnSpec};
+use crate::monitoring::segment::{summarize_segment, Segment, SegmentSummaries};
 use crate::monitoring::stats::{self, chunks, Bins, ColumnDrift, Distribution, StatMethod};
 use crate::monitoring::summary::ColumnSummary;
 use crate::pages::drift::DriftQuery;
@@ -53,6 +55,10 @@ pub(crate) struct ResolvedView {
     pub to_day_ms: i64,
     /// Whether to add the sample-size-robust (chunk-based) verdict to each column.
     pub chunked: bool,
+    /// Conditions that select the rows compared; `None` compares every row.
+    pub segment: Option<Segment>,
+    /// Segment summaries already built, by (environment, first day, last day).
+    segment_cache: std::sync::Mutex<std::collections::HashMap<(Environment, i64, i64), std::sync::Arc<SegmentSummaries>>>,
 }
 
 pub(crate) async fn resolve_view(
@@ -115,7 +121,25 @@ pub(crate) async fn resolve_view(
             )))
         }
     };
-    Ok(Some(ResolvedView { model, versions, version, version_id, baseline, from_day_ms, to_day_ms, chunked }))
+    let segment = match query.segment.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => Some(
+            Segment::parse(text, &model.schema)
+                .map_err(|message| ApiError::bad_request(format!("invalid segment \"{text}\": {message}")))?,
+        ),
+        None => None,
+    };
+    Ok(Some(ResolvedView {
+        model,
+        versions,
+        version,
+        version_id,
+        baseline,
+        from_day_ms,
+        to_day_ms,
+        chunked,
+        segment,
+        segment_cache: Default::default(),
+    }))
 }
 
 /// Reads the baseline a URL selects: `baseline` with `baseline_from` and `baseline_to` for a
@@ -180,7 +204,63 @@ impl ResolvedView {
     /// Loads the baseline's summaries, merged per column.
     pub(crate) async fn baseline_summaries(&self, db: &Db) -> Result<BTreeMap<String, ColumnSummary>, ApiError> {
         let (environment, from_ms, to_ms) = self.baseline_range()?;
-        Ok(merge_by_column(db.load_summaries(self.version_id, environment, Some(from_ms), Some(to_ms), None).await?))
+        Ok(merge_by_column(self.summaries(db, environment, from_ms, to_ms, None).await?))
+    }
+
+    /// Loads the per-day column summaries of days starting in `[from_ms, to_ms]`: the stored
+    /// ones, or for a segment, those rebuilt from the segment's stored rows.
+    pub(crate) async fn summaries(
+        &self,
+        db: &Db,
+        environment: Environment,
+        from_ms: i64,
+        to_ms: i64,
+        column: Option<&str>,
+    ) -> Result<Vec<(i64, String, ColumnSummary)>, ApiError> {
+        if self.segment.is_none() {
+            return Ok(db.load_summaries(self.version_id, environment, Some(from_ms), Some(to_ms), column).await?);
+        }
+        let built = self.segment_summaries(db, environment, from_ms, to_ms).await?;
+        Ok(built
+            .columns
+            .iter()
+            .filter(|(_, name, _)| column.is_none_or(|column| column == name))
+            .cloned()
+            .collect())
+    }
+
+    /// Loads the per-day performance counts of days starting in `[from_ms, to_ms]`, of the
+    /// segment's rows when the view has a segment.
+    pub(crate) async fn performance(
+        &self,
+        db: &Db,
+        environment: Environment,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, PerformanceSummary)>, ApiError> {
+        if self.segment.is_none() {
+            return Ok(db.load_performance(self.version_id, environment, from_ms, to_ms).await?);
+        }
+        Ok(self.segment_summaries(db, environment, from_ms, to_ms).await?.performance.clone())
+    }
+
+    async fn segment_summaries(
+        &self,
+        db: &Db,
+        environment: Environment,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<std::sync::Arc<SegmentSummaries>, ApiError> {
+        let Some(segment) = &self.segment else { return Ok(Default::default()) };
+        let key = (environment, from_ms, to_ms);
+        if let Some(built) = self.segment_cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(built.clone());
+        }
+        let built = std::sync::Arc::new(
+            summarize_segment(db, &self.model.schema, segment, self.version_id, environment, from_ms, to_ms).await?,
+        );
+        self.segment_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, built.clone());
+        Ok(built)
     }
 
     /// Reports whether the baseline is the one the model's pages use by default.
@@ -393,6 +473,7 @@ pub(crate) async fn empty_report(db: &Db, workspace_id: i64, model_name: &str) -
         drifted_columns: 0,
         chunked: false,
         chunk_drifted_columns: 0,
+        segment: None,
         columns,
     })
 }
@@ -403,10 +484,7 @@ pub(crate) async fn build_report(
 ) -> Result<(DriftReport, WindowData), ApiError> {
     let reference = view.baseline_summaries(db).await?;
     let window_end = view.to_day_ms + DAY_MS - 1;
-    let current = merge_by_column(
-        db.load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), None)
-            .await?,
-    );
+    let current = merge_by_column(view.summaries(db, Environment::Production, view.from_day_ms, window_end, None).await?);
 
     let mut columns = Vec::new();
     let mut drifts = BTreeMap::new();
@@ -447,6 +525,7 @@ pub(crate) async fn build_report(
         drifted_columns: columns.iter().filter(|row| row.drift == Some(true)).count(),
         chunked: view.chunked,
         chunk_drifted_columns: columns.iter().filter(|row| row.chunk.as_ref().is_some_and(|chunk| chunk.drift)).count(),
+        segment: view.segment.as_ref().map(|segment| segment.text.clone()),
         columns,
     };
     Ok((report, WindowData { reference, current, drifts }))
@@ -536,9 +615,7 @@ pub async fn feature_report(
     };
 
     // Drift over time: every production day against the same baseline.
-    let daily = db
-        .load_summaries(view.version_id, Environment::Production, None, None, Some(&spec.name))
-        .await?;
+    let daily = view.summaries(db, Environment::Production, i64::MIN, i64::MAX, Some(&spec.name)).await?;
     let mut by_day: BTreeMap<i64, ColumnSummary> = BTreeMap::new();
     for (day, _, summary) in daily {
         by_day.entry(day).or_default().merge(&summary);

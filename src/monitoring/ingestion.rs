@@ -233,12 +233,7 @@ fn read_rows(
 
         let day = record.timestamp_ms.div_euclid(DAY_MS) * DAY_MS;
         for (index, value) in record.values.iter().enumerate() {
-            let builder = builders.entry((day, index)).or_default();
-            match value {
-                None => builder.add_missing(),
-                Some(ColumnValue::Number(number)) => builder.add_number(*number),
-                Some(ColumnValue::Category(category)) => builder.add_category(category),
-            }
+            builders.entry((day, index)).or_default().add_value(value.as_ref());
         }
         if let Some(roles) = &roles {
             roles.add(performance.entry(day).or_default(), &record.values);

@@ -15,6 +15,8 @@ pub mod performance;
 #[cfg(feature = "ssr")]
 pub mod quality;
 #[cfg(feature = "ssr")]
+pub mod segment;
+#[cfg(feature = "ssr")]
 pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod summary;

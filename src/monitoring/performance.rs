@@ -385,9 +385,9 @@ pub async fn performance_report(
 
     let (baseline_environment, baseline_from, baseline_to) = view.baseline_range()?;
     let reference = merge_all(
-        db.load_performance(view.version_id, baseline_environment, baseline_from, baseline_to).await?.iter().map(|(_, s)| s),
+        view.performance(db, baseline_environment, baseline_from, baseline_to).await?.iter().map(|(_, s)| s),
     );
-    let daily = db.load_performance(view.version_id, Environment::Production, i64::MIN, i64::MAX).await?;
+    let daily = view.performance(db, Environment::Production, i64::MIN, i64::MAX).await?;
     let window_end = view.to_day_ms + DAY_MS - 1;
     let current = merge_all(
         daily.iter().filter(|(day, _)| *day >= view.from_day_ms && *day <= window_end).map(|(_, s)| s),

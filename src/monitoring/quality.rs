@@ -172,9 +172,8 @@ pub async fn quality_report(
     let mut daily: BTreeMap<i64, u64> = BTreeMap::new();
     if let Some(first) = view.model.schema.columns.first() {
         let window_end = view.to_day_ms + DAY_MS - 1;
-        let first_column = db
-            .load_summaries(view.version_id, Environment::Production, Some(view.from_day_ms), Some(window_end), Some(&first.name))
-            .await?;
+        let first_column =
+            view.summaries(db, Environment::Production, view.from_day_ms, window_end, Some(&first.name)).await?;
         for (day, _, summary) in first_column {
             *daily.entry(day).or_default() += summary.rows;
         }

@@ -173,6 +173,15 @@ impl SummaryBuilder {
         self.add_category_times(value, 1);
     }
 
+    /// Counts one validated value, or a missing one.
+    pub fn add_value(&mut self, value: Option<&crate::ingest::ColumnValue>) {
+        match value {
+            None => self.add_missing(),
+            Some(crate::ingest::ColumnValue::Number(number)) => self.add_number(*number),
+            Some(crate::ingest::ColumnValue::Category(category)) => self.add_category(category),
+        }
+    }
+
     /// Counts `times` missing values at once, for a reader that has already counted them.
     pub fn add_missing_times(&mut self, times: u64) {
         self.rows += times;

@@ -24,6 +24,9 @@ pub struct DriftQuery {
     pub to: Option<String>,
     /// `on` adds the sample-size-robust (chunk-based) verdict to every column.
     pub chunks: Option<String>,
+    /// Conditions on feature values, such as `carrier = "UA" and distance > 1000`, that
+    /// select the rows every page compares.
+    pub segment: Option<String>,
 }
 
 impl DriftQuery {
@@ -36,6 +39,7 @@ impl DriftQuery {
             report.window_from,
             report.window_to
         ) + if report.chunked { "&chunks=on" } else { "" }
+            + &report.segment.as_deref().map(|segment| format!("&segment={}", percent_encode(segment))).unwrap_or_default()
     }
 }
 
@@ -59,6 +63,7 @@ pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
                 from: non_empty("from"),
                 to: non_empty("to"),
                 chunks: non_empty("chunks"),
+                segment: query.get("segment").filter(|value| !value.trim().is_empty()),
             },
         )
     }
@@ -159,6 +164,10 @@ pub fn DriftHeader(
             </form>
         }
     });
+    let segment = report.segment.clone().unwrap_or_default();
+    let segment_summary = report.segment.clone().map(|segment| {
+        view! { " Segment: " <code data-testid="segment-summary">{segment}</code> " (rows that meet it, on both sides)." }
+    });
     let crumb_feature = feature.clone().map(|feature| view! { " / " <span>{feature}</span> });
     let compared = report.compared_columns();
     let (badge_class, badge_text) = if compared == 0 {
@@ -196,6 +205,17 @@ pub fn DriftHeader(
                     "Chunk-based thresholds"
                 </label>
             })}
+            <label class="segment" title="Only rows that meet every condition are compared, on the baseline and in the window">
+                "Segment"
+                <input
+                    type="text"
+                    name="segment"
+                    data-testid="segment"
+                    placeholder="carrier = \"UA\" and distance > 1000"
+                    value=segment.clone()
+                    prop:value=segment.clone()
+                />
+            </label>
             <button type="submit">"Apply"</button>
         </form>
         <p class="summary" data-testid="drift-summary">
@@ -207,6 +227,7 @@ pub fn DriftHeader(
             " compared columns drift. Reference: "{report.baseline.describe()}" of version "{report.version.clone()}
              " ("{format_count(report.reference_rows)}" rows). Current: production, "
             {report.window_from.clone()}" to "{report.window_to.clone()}" ("{format_count(report.current_rows)}" rows)."
+            {segment_summary}
         </p>
         {report.chunked.then(|| view_chunk_summary(&report))}
         {save_baseline}
