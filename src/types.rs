@@ -219,6 +219,48 @@ impl DriftReport {
     }
 }
 
+/// The segments tab: one feature column's values (or baseline quintiles, for a number) as
+/// segments, ranked by how much worse each performs in the window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentsReport {
+    pub drift: DriftReport,
+    /// The feature column broken down.
+    pub by: String,
+    /// Whether `by` is numeric, so its segments are ranges.
+    pub numeric: bool,
+    /// "Accuracy" or "MAE"; none when the schema lacks a prediction or an actual.
+    pub metric: Option<String>,
+    pub lower_is_better: bool,
+    /// Ranked segments first, by performance drop, then the rest.
+    pub segments: Vec<SegmentRow>,
+    /// Categories left out after the largest ones.
+    pub unlisted: usize,
+}
+
+/// Segments with fewer rows than this on either side are listed but not ranked, because
+/// their metrics and drift tests vary too much.
+pub const SEGMENT_MIN_RANKED_ROWS: u64 = 30;
+
+/// One segment of the segments tab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRow {
+    /// The value or range, as the table shows it.
+    pub label: String,
+    /// The segment condition that selects its rows, for links to the other tabs.
+    pub segment: String,
+    pub reference_rows: u64,
+    pub current_rows: u64,
+    /// Whether both sides have enough rows for the segment to be ranked.
+    pub ranked: bool,
+    pub metric_reference: Option<f64>,
+    pub metric_current: Option<f64>,
+    /// How much worse the metric got: positive when accuracy fell or the error grew.
+    pub drop: Option<f64>,
+    pub drifted_columns: usize,
+    pub compared_columns: usize,
+    pub dataset_drift: bool,
+}
+
 /// Share of drifted columns at which the whole dataset counts as drifted, as in Evidently.
 pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
 

@@ -54,8 +54,9 @@ fn training_csv() -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Production on 2024-03-05: 45 rows; UA flights are 400 longer, and even rows whose
-/// index is a multiple of 3 get a wrong prediction.
+/// Production on 2024-03-05 (the window): 45 rows; UA flights are 400 longer, and even rows
+/// whose index is a multiple of 3 get a wrong prediction. Five more UA rows on 2024-03-06,
+/// outside the window, must count nowhere.
 fn production_csv() -> Vec<u8> {
     let mut text = String::from("id,ts,carrier,distance,prediction,actual\n");
     for i in 0..45i64 {
@@ -64,6 +65,9 @@ fn production_csv() -> Vec<u8> {
         let actual = label(distance);
         let prediction = if i % 3 != 0 || i % 2 != 0 { actual } else { flip(actual) };
         text.push_str(&format!("p{i},2024-03-05,{carrier},{distance},{prediction},{actual}\n"));
+    }
+    for i in 0..5 {
+        text.push_str(&format!("q{i},2024-03-06,UA,5000,late,on_time\n"));
     }
     text.into_bytes()
 }
@@ -172,3 +176,67 @@ async fn invalid_segment_names_value(app: &TestApp) {
     assert!(quality["message"].as_str().unwrap().contains("column \"carrier\" is categorical"), "{quality}");
 }
 on_both_databases!(invalid_segment_names_value_on, invalid_segment_names_value);
+
+fn segment<'a>(report: &'a Value, label: &str) -> &'a Value {
+    report["segments"].as_array().unwrap().iter().find(|row| row["label"] == label).unwrap_or_else(|| panic!("no segment {label}: {report}"))
+}
+
+async fn segments_by_category(app: &TestApp) {
+    let token = seeded(app).await;
+
+    let (status, report) = get_json(app, &token, &format!("{MODEL}/segments?{WINDOW}")).await;
+
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["by"], "carrier", "the first categorical feature by default");
+    assert_eq!(report["metric"], "Accuracy");
+    let united = segment(&report, "UA");
+    assert_eq!(united["segment"], "carrier = \"UA\"");
+    assert_eq!(united["reference_rows"], 20);
+    assert_eq!(united["current_rows"], 15);
+    assert_eq!(united["ranked"], false, "15 rows are too few to rank");
+    // accuracy_score on the UA rows: 0.8 on training, 0.4666… in the window.
+    assert_close(&united["metric_reference"], 0.8, "UA baseline accuracy");
+    assert_close(&united["metric_current"], 0.4666666666666667, "UA window accuracy");
+    assert_close(&united["drop"], 0.8 - 0.4666666666666667, "UA drop");
+    assert_close(&segment(&report, "AA")["metric_current"], 1.0, "AA window accuracy");
+    assert_eq!(report["segments"][0]["label"], "UA", "the largest drop comes first");
+}
+on_both_databases!(segments_by_category_on, segments_by_category);
+
+/// Distance is cut at the training quintiles 422, 644, 866 and 1273, the edges
+/// `numpy.quantile(distances, [0.2, 0.4, 0.6, 0.8], method="higher")` gives for these rows.
+async fn segments_by_number(app: &TestApp) {
+    let token = seeded(app).await;
+
+    let (status, report) = get_json(app, &token, &format!("{MODEL}/segments?{WINDOW}&by=distance")).await;
+
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let cases = [
+        ("below 422", "distance < 422", 12, 6, 0.75, 1.0),
+        ("422 to 644", "distance >= 422 and distance < 644", 12, 6, 0.8333333333333334, 0.8333333333333334),
+        ("644 to 866", "distance >= 644 and distance < 866", 12, 8, 0.8333333333333334, 0.875),
+        ("866 to 1273", "distance >= 866 and distance < 1273", 12, 14, 0.8333333333333334, 0.7857142857142857),
+        ("1273 and above", "distance >= 1273", 12, 11, 0.75, 0.7272727272727273),
+    ];
+    for (label, condition, reference_rows, current_rows, reference, current) in cases {
+        let row = segment(&report, label);
+        assert_eq!(row["segment"], condition);
+        assert_eq!(row["reference_rows"], reference_rows, "{label}");
+        assert_eq!(row["current_rows"], current_rows, "{label}");
+        assert_close(&row["metric_reference"], reference, label);
+        assert_close(&row["metric_current"], current, label);
+    }
+}
+on_both_databases!(segments_by_number_on, segments_by_number);
+
+async fn segments_by_unknown_column(app: &TestApp) {
+    let token = seeded(app).await;
+
+    let (status, body) = get_json(app, &token, &format!("{MODEL}/segments?{WINDOW}&by=origin")).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("invalid by \"origin\""), "{message}");
+    assert!(message.contains("use one of carrier, distance"), "{message}");
+}
+on_both_databases!(segments_by_unknown_column_on, segments_by_unknown_column);

@@ -157,6 +157,36 @@ test('the performance tab compares metrics with the baseline', async () => {
   assert.match(await page.innerText('[data-testid=per-class] tr[data-class="1"]'), /34,106[\s\S]*35,422/);
 });
 
+test('the segments tab ranks segments and a segment narrows the drift tab', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}${censusDrift}/segments?version=v1&baseline=training&from=2018-01-01&to=2018-01-01&by=SEX`);
+  await page.waitForSelector('[data-testid=segments-by-drop]');
+  await hydrated(page);
+  await shot(page, 'segments');
+
+  // scikit-learn 1.9.1 accuracy_score(employed, prediction) on the rows with SEX "2":
+  // 2015 (the training baseline), then 2018.
+  const women = 'tr[data-segment=\'SEX = "2"\']';
+  const accuracy = await page.$$eval(`[data-testid=segments-by-drop] ${women} td[data-value]`, (cells) => cells.map((cell) => Number(cell.dataset.value)));
+  assert.ok(Math.abs(accuracy[0] - 0.8093917234036592) < 1e-9, `baseline accuracy ${accuracy[0]}`);
+  assert.ok(Math.abs(accuracy[1] - 0.8126672367658824) < 1e-9, `current accuracy ${accuracy[1]}`);
+  assert.match(await page.innerText(`[data-testid=segments-by-drop] ${women}`), /35,691\s+36,251/);
+
+  await Promise.all([page.waitForURL(/segment=/), page.click(`[data-testid=segments-by-drop] ${women} td.links a:first-child`)]);
+  await page.waitForSelector('[data-testid=drift-table]');
+  assert.equal(await page.innerText('[data-testid=segment-summary]'), 'SEX = "2"');
+  assert.match(await page.innerText('[data-testid=drift-summary]'), /\(35,691 rows\)[\s\S]*\(36,251 rows\)/);
+
+  // A segment typed into the field is applied and kept in the link.
+  await hydrated(page);
+  await page.fill('[data-testid=segment]', 'SEX = 2 and AGEP >= 65');
+  await Promise.all([page.waitForURL(/AGEP/), page.click('[data-testid=view-controls] button[type=submit]')]);
+  await page.waitForSelector('[data-testid=segment-summary]');
+  assert.equal(await page.innerText('[data-testid=segment-summary]'), 'SEX = 2 and AGEP >= 65');
+  await shot(page, 'segment-drift');
+});
+
 test('hovering a histogram bar shows its counts and shares', async () => {
   const page = await newPage();
   await login(page, 'demo', demoPassword);

@@ -316,7 +316,7 @@ pub(crate) fn kind_name(kind: ColumnKind) -> &'static str {
 }
 
 /// Computes one drift-table row; a column that cannot be compared gets a note, not an error.
-fn drift_row(
+pub(crate) fn drift_row(
     spec: &ColumnSpec,
     reference: Option<&ColumnSummary>,
     current: Option<&ColumnSummary>,

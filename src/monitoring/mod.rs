@@ -5,6 +5,8 @@ pub mod schema;
 #[cfg(feature = "ssr")]
 pub mod actuals;
 #[cfg(feature = "ssr")]
+pub mod breakdown;
+#[cfg(feature = "ssr")]
 pub mod charts;
 #[cfg(feature = "ssr")]
 pub mod drift;

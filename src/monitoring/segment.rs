@@ -367,42 +367,102 @@ pub async fn summarize_segment(
     from_day_ms: i64,
     to_day_ms: i64,
 ) -> Result<SegmentSummaries, ApiError> {
-    let mut builders: BTreeMap<(i64, usize), SummaryBuilder> = BTreeMap::new();
-    let mut performance: BTreeMap<i64, PerformanceSummary> = BTreeMap::new();
-    let roles = PerformanceColumns::of(schema);
-    let kinds: Vec<ColumnKind> = schema.columns.iter().map(|spec| spec.kind).collect();
-    let mut rows_scanned = 0u64;
-    let end_ms = to_day_ms.saturating_add(DAY_MS);
+    let scan = RowScan { db, schema, model_version_id, environment, from_day_ms, to_day_ms };
+    let (groups, rows_scanned) = scan
+        .summarize_groups(|timestamp_ms, values| {
+            segment.matches(values).then(|| timestamp_ms.div_euclid(DAY_MS) * DAY_MS)
+        })
+        .await?;
 
-    db.scan_records(model_version_id, environment, from_day_ms, end_ms, |timestamp_ms, json| {
-        rows_scanned += 1;
-        let values = decode_values(json, &kinds)?;
-        if !segment.matches(&values) {
-            return Ok(());
+    // Ingestion stores performance counts only for schemas with a prediction and an actual.
+    let has_performance = PerformanceColumns::of(schema).is_some();
+    let mut columns = Vec::new();
+    let mut performance = Vec::new();
+    for (day, group) in groups {
+        columns.extend(group.columns.into_iter().map(|(name, summary)| (day, name, summary)));
+        if has_performance {
+            performance.push((day, group.performance));
         }
-        let day = timestamp_ms.div_euclid(DAY_MS) * DAY_MS;
-        for (index, value) in values.iter().enumerate() {
-            builders.entry((day, index)).or_default().add_value(value.as_ref());
-        }
-        if let Some(roles) = &roles {
-            roles.add(performance.entry(day).or_default(), &values);
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|error| match error {
-        ScanError::Database(error) => ApiError::from(error),
-        ScanError::Row(message) => {
-            tracing::error!(model_version_id, %message, "a stored row could not be read for a segment");
-            ApiError::internal(format!("a stored row could not be read: {message}"))
-        }
-    })?;
+    }
+    Ok(SegmentSummaries { columns, performance, rows_scanned })
+}
 
-    let columns = builders
-        .into_iter()
-        .map(|((day, index), builder)| (day, schema.columns[index].name.clone(), builder.finish()))
-        .collect();
-    Ok(SegmentSummaries { columns, performance: performance.into_iter().collect(), rows_scanned })
+/// The summaries of one group of rows: each column's summary and the performance counts.
+#[derive(Default)]
+pub struct GroupSummaries {
+    pub columns: BTreeMap<String, ColumnSummary>,
+    pub performance: PerformanceSummary,
+}
+
+/// The stored rows of one version and environment whose day starts in
+/// `[from_day_ms, to_day_ms]` (the bounds need not be midnights, as with stored summaries).
+pub struct RowScan<'a> {
+    pub db: &'a Db,
+    pub schema: &'a ModelSchema,
+    pub model_version_id: i64,
+    pub environment: Environment,
+    pub from_day_ms: i64,
+    pub to_day_ms: i64,
+}
+
+impl RowScan<'_> {
+    /// Summarizes the rows per group: `group_of` gets each row's time and values, in schema
+    /// order, and returns its group, or `None` to leave the row out. Also returns the number
+    /// of rows read.
+    pub async fn summarize_groups<K: Ord + Copy>(
+        &self,
+        mut group_of: impl FnMut(i64, &[Option<ColumnValue>]) -> Option<K>,
+    ) -> Result<(BTreeMap<K, GroupSummaries>, u64), ApiError> {
+        let mut builders: BTreeMap<(K, usize), SummaryBuilder> = BTreeMap::new();
+        let mut performance: BTreeMap<K, PerformanceSummary> = BTreeMap::new();
+        let roles = PerformanceColumns::of(self.schema);
+        let kinds: Vec<ColumnKind> = self.schema.columns.iter().map(|spec| spec.kind).collect();
+        let mut rows_scanned = 0u64;
+        let (start_ms, end_ms) = row_time_range(self.from_day_ms, self.to_day_ms);
+        let model_version_id = self.model_version_id;
+
+        self.db
+            .scan_records(model_version_id, self.environment, start_ms, end_ms, |timestamp_ms, json| {
+                rows_scanned += 1;
+                let values = decode_values(json, &kinds)?;
+                let Some(group) = group_of(timestamp_ms, &values) else { return Ok(()) };
+                for (index, value) in values.iter().enumerate() {
+                    builders.entry((group, index)).or_default().add_value(value.as_ref());
+                }
+                if let Some(roles) = &roles {
+                    roles.add(performance.entry(group).or_default(), &values);
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|error| match error {
+                ScanError::Database(error) => ApiError::from(error),
+                ScanError::Row(message) => {
+                    tracing::error!(model_version_id, %message, "a stored row could not be read for a segment");
+                    ApiError::internal(format!("a stored row could not be read: {message}"))
+                }
+            })?;
+
+        let mut groups: BTreeMap<K, GroupSummaries> = BTreeMap::new();
+        for ((group, index), builder) in builders {
+            groups.entry(group).or_default().columns.insert(self.schema.columns[index].name.clone(), builder.finish());
+        }
+        for (group, summary) in performance {
+            groups.entry(group).or_default().performance = summary;
+        }
+        Ok((groups, rows_scanned))
+    }
+}
+
+/// Converts a range of day starts, `[from_ms, to_ms]`, to the range of row times,
+/// `[start, end)`, of the days it covers.
+fn row_time_range(from_ms: i64, to_ms: i64) -> (i64, i64) {
+    let first_day = from_ms.checked_add(DAY_MS - 1).map_or(i64::MAX, |ms| ms.div_euclid(DAY_MS)).checked_mul(DAY_MS);
+    let last_day = to_ms.div_euclid(DAY_MS).checked_mul(DAY_MS);
+    (
+        first_day.unwrap_or(if from_ms < 0 { i64::MIN } else { i64::MAX }),
+        last_day.map_or(if to_ms < 0 { i64::MIN } else { i64::MAX }, |day| day.saturating_add(DAY_MS)),
+    )
 }
 
 /// Decodes a stored row's values in schema order.
@@ -441,6 +501,18 @@ mod tests {
             Some(ColumnValue::Category(sex.to_string())),
             Some(ColumnValue::Number(5.0)),
         ]
+    }
+
+    #[test]
+    fn day_ranges_become_row_times() {
+        let day = |n: i64| n * DAY_MS;
+
+        assert_eq!(row_time_range(day(3), day(5)), (day(3), day(6)));
+        assert_eq!(row_time_range(day(3), day(5) + DAY_MS - 1), (day(3), day(6)));
+        assert_eq!(row_time_range(day(3) + 1, day(5)), (day(4), day(6)));
+        // The first midnight after i64::MIN, and no end.
+        assert_eq!(row_time_range(i64::MIN, i64::MAX), (i64::MIN / DAY_MS * DAY_MS, i64::MAX));
+        assert_eq!(row_time_range(-day(2), -day(1)), (-day(2), 0));
     }
 
     #[test]

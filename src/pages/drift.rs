@@ -27,6 +27,8 @@ pub struct DriftQuery {
     /// Conditions on feature values, such as `carrier = "UA" and distance > 1000`, that
     /// select the rows every page compares.
     pub segment: Option<String>,
+    /// The feature column the segments tab breaks down.
+    pub by: Option<String>,
 }
 
 impl DriftQuery {
@@ -64,8 +66,39 @@ pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
                 to: non_empty("to"),
                 chunks: non_empty("chunks"),
                 segment: query.get("segment").filter(|value| !value.trim().is_empty()),
+                by: non_empty("by"),
             },
         )
+    }
+}
+
+/// Renders one of a model's tabs: loads its report for the view in the URL and shows it, or
+/// the error with a link to the tab's default view. `tab_path` is the tab's path after the
+/// model, such as "/quality".
+pub fn model_tab<T, Fut, V>(
+    loading: &'static str,
+    tab_path: &'static str,
+    load: impl Fn(String, String, DriftQuery) -> Fut + Send + Sync + 'static,
+    render: impl Fn(String, T) -> V + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    Fut: std::future::Future<Output = Result<T, ServerFnError>> + Send + 'static,
+    V: IntoView + 'static,
+{
+    let target = use_drift_target();
+    let report = Resource::new(target, move |(workspace, model, query)| load(workspace, model, query));
+
+    view! {
+        <Suspense fallback=move || view! { <p>{loading}</p> }>
+            {move || Suspend::new(async move {
+                let (workspace, model, _) = target();
+                match report.await {
+                    Ok(report) => render(workspace, report).into_any(),
+                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}{tab_path}")/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -84,20 +117,7 @@ pub async fn get_drift_report(
 
 #[component]
 pub fn DriftPage() -> impl IntoView {
-    let target = use_drift_target();
-    let report = Resource::new(target, |(workspace, model, query)| get_drift_report(workspace, model, query));
-
-    view! {
-        <Suspense fallback=|| view! { <p>"Computing drift…"</p> }>
-            {move || Suspend::new(async move {
-                let (workspace, model, _) = target();
-                match report.await {
-                    Ok(report) => view_report(workspace, report).into_any(),
-                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}")/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    model_tab("Computing drift…", "", get_drift_report, view_report)
 }
 
 /// Renders the breadcrumb, the view controls and the window summary, shared with the feature
@@ -107,15 +127,19 @@ pub fn DriftHeader(
     workspace: String,
     report: DriftReport,
     #[prop(optional)] feature: Option<String>,
-    /// The page's tab: "overview", "drift", "quality" or "performance".
+    /// The page's tab: "overview", "drift", "quality", "performance" or "segments".
     #[prop(default = "drift")]
     tab: &'static str,
+    /// The feature the segments tab breaks down.
+    #[prop(optional)]
+    by: Option<String>,
 ) -> impl IntoView {
     let query = DriftQuery::of_report(&report);
     let model_href = format!("/w/{workspace}/models/{}{query}", report.model);
     let overview_href = format!("/w/{workspace}/models/{}/overview{query}", report.model);
     let quality_href = format!("/w/{workspace}/models/{}/quality{query}", report.model);
     let performance_href = format!("/w/{workspace}/models/{}/performance{query}", report.model);
+    let segments_href = format!("/w/{workspace}/models/{}/segments{query}", report.model);
     let tab_class = move |name: &str| if name == tab { "tab active" } else { "tab" };
     let versions = report
         .versions
@@ -145,6 +169,7 @@ pub fn DriftHeader(
         ("quality", None) => "/quality".to_string(),
         ("overview", None) => "/overview".to_string(),
         ("performance", None) => "/performance".to_string(),
+        ("segments", None) => "/segments".to_string(),
         _ => String::new(),
     };
     let save_baseline = (!report.baseline_is_default && !report.versions.is_empty()).then(|| {
@@ -190,6 +215,7 @@ pub fn DriftHeader(
             <a class=tab_class("drift") href=model_href>"Drift"</a>
             <a class=tab_class("quality") href=quality_href>"Data quality"</a>
             <a class=tab_class("performance") href=performance_href>"Performance"</a>
+            <a class=tab_class("segments") href=segments_href>"Segments"</a>
         </nav>
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>
@@ -199,6 +225,15 @@ pub fn DriftHeader(
             <label class="baseline-trailing">"Days before" <input type="number" name="baseline_days" min="1" max=Baseline::MAX_TRAILING_DAYS placeholder="7" value=baseline_days.clone() prop:value=baseline_days.clone()/></label>
             <label>"From" <input type="date" name="from" value=report.window_from.clone() prop:value=report.window_from.clone()/></label>
             <label>"To" <input type="date" name="to" value=report.window_to.clone() prop:value=report.window_to.clone()/></label>
+            {by.map(|by| {
+                let options = report
+                    .columns
+                    .iter()
+                    .filter(|row| row.role == "feature")
+                    .map(|row| view! { <option value=row.column.clone() selected=row.column == by>{row.column.clone()}</option> })
+                    .collect_view();
+                view! { <label>"Break down by" <select name="by" data-testid="segments-by">{options}</select></label> }
+            })}
             {(tab == "drift").then(|| view! {
                 <label class="check" title="Also judge each column against random baseline chunks as large as the window, which large windows need">
                     <input type="checkbox" name="chunks" value="on" checked=report.chunked prop:checked=report.chunked/>

@@ -10,4 +10,5 @@ pub mod overview;
 pub mod performance;
 pub mod quality;
 pub mod registry;
+pub mod segments;
 pub mod workspace;

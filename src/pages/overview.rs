@@ -6,10 +6,10 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use super::drift::{use_drift_target, DriftHeader, DriftQuery};
+use super::drift::{model_tab, DriftHeader, DriftQuery};
 use super::quality::status_badge;
 use crate::components::chart::ChartView;
-use crate::components::{format_count, format_stat, format_time, LoadError};
+use crate::components::{format_count, format_stat, format_time};
 use crate::types::{DriftReport, PerformanceReport, QualityReport, QualityStatus};
 use crate::url::percent_encode;
 
@@ -40,20 +40,7 @@ pub async fn get_overview_report(
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let target = use_drift_target();
-    let report = Resource::new(target, |(workspace, model, query)| get_overview_report(workspace, model, query));
-
-    view! {
-        <Suspense fallback=|| view! { <p>"Summarising the model's health…"</p> }>
-            {move || Suspend::new(async move {
-                let (workspace, model, _) = target();
-                match report.await {
-                    Ok(report) => view_overview(workspace, report).into_any(),
-                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}/overview")/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    model_tab("Summarising the model's health…", "/overview", get_overview_report, view_overview)
 }
 
 /// Grades the three areas the status line covers: drift, the worst column's data quality,

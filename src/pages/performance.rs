@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 
-use super::drift::{use_drift_target, DriftHeader, DriftQuery};
+use super::drift::{model_tab, DriftHeader, DriftQuery};
 use crate::components::chart::ChartView;
-use crate::components::{format_count, format_stat, sentence_start, LoadError};
+use crate::components::{format_count, format_stat, sentence_start};
 use crate::types::PerformanceReport;
 
 #[server(input = GetUrl)]
@@ -25,20 +25,7 @@ pub async fn get_performance_report(
 
 #[component]
 pub fn PerformancePage() -> impl IntoView {
-    let target = use_drift_target();
-    let report = Resource::new(target, |(workspace, model, query)| get_performance_report(workspace, model, query));
-
-    view! {
-        <Suspense fallback=|| view! { <p>"Computing performance…"</p> }>
-            {move || Suspend::new(async move {
-                let (workspace, model, _) = target();
-                match report.await {
-                    Ok(report) => view_performance(workspace, report).into_any(),
-                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}/performance")/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    model_tab("Computing performance…", "/performance", get_performance_report, view_performance)
 }
 
 fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoView {

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 
-use super::drift::{use_drift_target, DriftHeader, DriftQuery};
-use crate::components::{format_count, format_time, LoadError};
+use super::drift::{model_tab, DriftHeader, DriftQuery};
+use crate::components::{format_count, format_time};
 use crate::types::{ColumnQuality, QualityReport, QualityStatus};
 
 #[server(input = GetUrl)]
@@ -24,20 +24,7 @@ pub async fn get_quality_report(
 
 #[component]
 pub fn QualityPage() -> impl IntoView {
-    let target = use_drift_target();
-    let report = Resource::new(target, |(workspace, model, query)| get_quality_report(workspace, model, query));
-
-    view! {
-        <Suspense fallback=|| view! { <p>"Checking data quality…"</p> }>
-            {move || Suspend::new(async move {
-                let (workspace, model, _) = target();
-                match report.await {
-                    Ok(report) => view_quality(workspace, report).into_any(),
-                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}/quality")/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    model_tab("Checking data quality…", "/quality", get_quality_report, view_quality)
 }
 
 /// Renders a pass, warn or fail badge.

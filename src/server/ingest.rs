@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/workspaces/{workspace}/models/{model}/drift", get(drift))
         .route("/api/v1/workspaces/{workspace}/models/{model}/quality", get(quality))
         .route("/api/v1/workspaces/{workspace}/models/{model}/performance", get(performance))
+        .route("/api/v1/workspaces/{workspace}/models/{model}/segments", get(segments))
         .route(records, post(ingest_body))
         .route("/api/v1/workspaces/{workspace}/models/{model}/versions/{version}/actuals", post(actuals_body))
         .route("/w/{workspace}/models/{model}/upload", post(upload_form))
@@ -120,6 +121,17 @@ async fn performance(
 ) -> Result<Response, ApiError> {
     let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
     let report = crate::monitoring::performance::performance_report(&state.db, workspace.workspace_id, &model, &query).await?;
+    Ok(Json(report).into_response())
+}
+
+async fn segments(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, model)): Path<(String, String)>,
+    Query(query): Query<DriftQuery>,
+) -> Result<Response, ApiError> {
+    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
+    let report = crate::monitoring::breakdown::segments_report(&state.db, workspace.workspace_id, &model, &query).await?;
     Ok(Json(report).into_response())
 }
 
