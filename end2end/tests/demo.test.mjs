@@ -279,6 +279,7 @@ test('a model created and filled through the forms shows its drift', async () =>
   await page.fill(`${form} input[name=numeric_features]`, 'age');
   await page.fill(`${form} input[name=categorical_features]`, 'plan');
   await page.fill(`${form} input[name=prediction]`, 'pred');
+  await page.fill(`${form} [data-testid=drift-overrides]`, 'plan: psi 0.3');
   await shot(page, 'create-model-form');
   await Promise.all([page.waitForURL(/\/w\/demo$/), page.click(`${form} button[type=submit]`)]);
   const row = page.locator('tr', { has: page.locator('a:has-text("e2e-churn")') });
@@ -316,5 +317,7 @@ test('a model created and filled through the forms shows its drift', async () =>
   // Four reference rows: Evidently's small-sample rules pick K-S for numbers, chi-square
   // for three or more categories, and the z-test for two.
   assert.match(rows.find((r) => r.column === 'age').text, /K-S p_value/);
+  // The form's override replaces the z-test with PSI at threshold 0.3.
+  assert.match(rows.find((r) => r.column === 'plan').text, /PSI\s+\S+\s+0\.3000/);
   assert.match(await page.innerText('[data-testid=drift-summary]'), /\(2 rows\)/);
 });

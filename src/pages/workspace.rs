@@ -127,6 +127,10 @@ fn view_workspace(detail: WorkspaceDetail) -> impl IntoView {
                     </label>
                     <label>"Prediction score column" <input name="prediction_score" placeholder="probability"/></label>
                     <label>"Actual (label) column" <input name="actual" placeholder="label"/></label>
+                    <label class="wide" title="Methods: psi, jensenshannon, wasserstein or ks for numbers; psi, jensenshannon, chisquare or z for categories. 'default' keeps the usual method and changes the threshold only.">
+                        "Drift overrides (optional, one column per line: column: method [threshold])"
+                        <textarea name="drift_overrides" rows="3" data-testid="drift-overrides" placeholder="age: psi 0.2\ncountry: chisquare\nincome: default 0.15"></textarea>
+                    </label>
                     <button type="submit">"Create model"</button>
                 </form>
             </details>

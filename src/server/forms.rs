@@ -253,6 +253,10 @@ pub struct ModelForm {
     pub prediction_score: String,
     #[serde(default)]
     pub actual: String,
+    /// Per-column drift settings, one `column: method [threshold]` per line, where `default`
+    /// as the method keeps Evidently's pick and changes the threshold only.
+    #[serde(default)]
+    pub drift_overrides: String,
 }
 
 impl ModelForm {
@@ -283,6 +287,8 @@ impl ModelForm {
             columns.push(ColumnSpec::new(self.actual.trim().to_string(), kind, ColumnRole::Actual));
         }
 
+        apply_drift_overrides(&mut columns, &self.drift_overrides)?;
+
         let schema = ModelSchema {
             id_column: self.id_column.trim().to_string(),
             timestamp_column: self.timestamp_column.trim().to_string(),
@@ -291,6 +297,41 @@ impl ModelForm {
         validate_schema(&schema)?;
         Ok(schema)
     }
+}
+
+/// Sets drift methods and thresholds from lines such as `age: psi 0.2`, `country: chisquare`
+/// or `income: default 0.15`. Blank lines are skipped.
+fn apply_drift_overrides(columns: &mut [ColumnSpec], text: &str) -> Result<(), String> {
+    const FORM: &str = "write one column per line as \"column: method [threshold]\", such as \"age: psi 0.2\"";
+    for (number, line) in text.lines().enumerate().map(|(index, line)| (index + 1, line.trim())) {
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, setting)) = line.split_once(':') else {
+            return Err(format!("drift override line {number} \"{line}\" has no colon; {FORM}"));
+        };
+        let name = name.trim();
+        let column = columns.iter_mut().find(|column| column.name == name).ok_or_else(|| {
+            format!("drift override line {number} names column \"{name}\", which the model does not monitor; list it among the columns first")
+        })?;
+        let mut words = setting.split_whitespace();
+        let method = words.next().ok_or_else(|| format!("drift override line {number} \"{line}\" has no method; {FORM}"))?;
+        let threshold = match words.next() {
+            None => None,
+            Some(text) => Some(text.parse::<f64>().map_err(|_| {
+                format!("invalid threshold \"{text}\" on drift override line {number}; use a number such as 0.05")
+            })?),
+        };
+        if let Some(extra) = words.next() {
+            return Err(format!("drift override line {number} has an extra \"{extra}\"; {FORM}"));
+        }
+        if method == "default" && threshold.is_none() {
+            return Err(format!("drift override line {number} changes nothing: give a threshold after \"default\", or remove the line"));
+        }
+        column.drift_method = (method != "default").then(|| method.to_string());
+        column.drift_threshold = threshold;
+    }
+    Ok(())
 }
 
 /// Checks that a schema names its id and timestamp columns, monitors at least one column,
@@ -461,4 +502,54 @@ pub async fn create_user_account(db: &Db, username: &str, password: &str, is_adm
 
 fn check_password_rules_owned(password: &str) -> Result<(), String> {
     crate::accounts::passwords::check_password_rules(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(drift_overrides: &str) -> ModelForm {
+        ModelForm {
+            name: "churn".into(),
+            description: String::new(),
+            id_column: "id".into(),
+            timestamp_column: "ts".into(),
+            numeric_features: "age, income".into(),
+            categorical_features: "country".into(),
+            prediction: String::new(),
+            prediction_kind: String::new(),
+            prediction_score: String::new(),
+            actual: String::new(),
+            drift_overrides: drift_overrides.into(),
+        }
+    }
+
+    #[test]
+    fn overrides_set_method_and_threshold() {
+        let schema = form("age: psi 0.2\n\n country : chisquare\nincome: default 0.15\n").schema().unwrap();
+
+        let age = schema.column("age").unwrap();
+        assert_eq!((age.drift_method.as_deref(), age.drift_threshold), (Some("psi"), Some(0.2)));
+        let country = schema.column("country").unwrap();
+        assert_eq!((country.drift_method.as_deref(), country.drift_threshold), (Some("chisquare"), None));
+        let income = schema.column("income").unwrap();
+        assert_eq!((income.drift_method.as_deref(), income.drift_threshold), (None, Some(0.15)));
+    }
+
+    #[test]
+    fn override_errors_name_line_and_value() {
+        let cases = [
+            ("age psi", "line 1 \"age psi\" has no colon"),
+            ("height: psi", "names column \"height\", which the model does not monitor"),
+            ("age: psi high", "invalid threshold \"high\" on drift override line 1"),
+            ("\nage: default", "line 2 changes nothing"),
+            ("country: ks", "drift_method \"ks\" does not apply to the categorical column \"country\""),
+            ("age: psi 0.2 0.3", "has an extra \"0.3\""),
+            ("age: ks 1.5", "invalid drift_threshold 1.5"),
+        ];
+        for (text, expected) in cases {
+            let error = form(text).schema().unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
 }
