@@ -142,8 +142,8 @@ async fn segment_with_two_conditions(app: &TestApp) {
 }
 on_both_databases!(segment_with_two_conditions_on, segment_with_two_conditions);
 
-/// A segment rebuilt from raw rows that contains every row gives the report the stored
-/// summaries give.
+/// Checks that a segment rebuilt from raw rows that contains every row gives the report the
+/// stored summaries give.
 async fn segment_of_all_rows_equals_report(app: &TestApp) {
     let token = seeded(app).await;
 
@@ -240,3 +240,25 @@ async fn segments_by_unknown_column(app: &TestApp) {
     assert!(message.contains("use one of carrier, distance"), "{message}");
 }
 on_both_databases!(segments_by_unknown_column_on, segments_by_unknown_column);
+
+/// Retention deletes raw production rows before the cutoff: whole-model pages still read the
+/// summaries, while segment views, rebuilt from raw rows, no longer see those days.
+async fn retention_keeps_summaries(app: &TestApp) {
+    let token = seeded(app).await;
+    let (_, before) = get_json(app, &token, &format!("{MODEL}/drift?{WINDOW}")).await;
+    let cutoff = chrono::NaiveDate::from_ymd_opt(2024, 3, 6).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis();
+
+    let deleted = app.db.delete_production_rows_before(cutoff).await.unwrap();
+
+    assert_eq!(deleted, 45, "the window's rows; the five rows of 2024-03-06 stay");
+    let (_, after) = get_json(app, &token, &format!("{MODEL}/drift?{WINDOW}")).await;
+    assert_eq!(before["columns"], after["columns"]);
+    assert_eq!(after["current_rows"], 45);
+    let (_, segment) = get_json(app, &token, &format!("{MODEL}/drift?{WINDOW}&segment={}", encoded("distance > 0"))).await;
+    assert_eq!(segment["current_rows"], 0);
+    assert_eq!(segment["reference_rows"], 60, "training rows are never deleted");
+    let later = "version=v1&from=2024-03-06&to=2024-03-06";
+    let (_, kept) = get_json(app, &token, &format!("{MODEL}/drift?{later}&segment={}", encoded("carrier = \"UA\""))).await;
+    assert_eq!(kept["current_rows"], 5);
+}
+on_both_databases!(retention_keeps_summaries_on, retention_keeps_summaries);

@@ -345,6 +345,39 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes the raw production rows of the days that end by `cutoff_ms`, version by version
+    /// in batches so that no statement holds a write lock for long. Summaries stay. Whole days
+    /// go, because a delayed actual re-derives a day's summaries from all of its rows.
+    /// Returns the number of rows deleted.
+    pub async fn delete_production_rows_before(&self, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
+        const BATCH: i64 = 10_000;
+        const DAY_MS: i64 = 86_400_000;
+        let cutoff_ms = cutoff_ms.div_euclid(DAY_MS) * DAY_MS;
+        let versions: Vec<i64> = sqlx::query_scalar("SELECT id FROM model_versions").fetch_all(&self.pool).await?;
+        let mut deleted = 0;
+        for version_id in versions {
+            loop {
+                let batch = sqlx::query(
+                    "DELETE FROM records WHERE id IN (
+                         SELECT id FROM records
+                         WHERE model_version_id = $1 AND environment = 'production' AND timestamp_ms < $2
+                         LIMIT $3)",
+                )
+                .bind(version_id)
+                .bind(cutoff_ms)
+                .bind(BATCH)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                deleted += batch;
+                if batch < BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Returns the time of the latest completed row, in Unix ms, if any.
     pub async fn latest_timestamp(
         &self,

@@ -50,6 +50,12 @@ pub struct ServerConfig {
     /// Delay before the first webhook retry, in milliseconds; it doubles on each failure.
     #[arg(long, env = "ORRERY_WEBHOOK_RETRY_MS", default_value_t = 5000)]
     pub webhook_retry_ms: i64,
+
+    /// Days to keep raw production rows, counted back from now by each row's timestamp. Older
+    /// rows are deleted every ten minutes. Their daily summaries stay, so whole-model pages do
+    /// not change, but segment views and delayed actuals no longer reach them. Unset keeps all.
+    #[arg(long, env = "ORRERY_RAW_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub raw_retention_days: Option<u32>,
 }
 
 impl ServerConfig {
@@ -75,6 +81,7 @@ impl ServerConfig {
             max_upload_mb: 2048,
             artifacts_dir: None,
             webhook_retry_ms: 5000,
+            raw_retention_days: None,
         }
     }
 }

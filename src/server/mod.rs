@@ -152,7 +152,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     }
 
     let state = AppState::new(db.clone(), config.clone());
-    spawn_cleanup(db.clone());
+    spawn_cleanup(db.clone(), config.raw_retention_days);
     crate::tracking::webhooks::spawn_worker(db.clone(), config.webhook_retry_ms);
 
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
@@ -164,8 +164,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions and old login failures every ten minutes.
-fn spawn_cleanup(db: Db) {
+/// Deletes expired sessions, old login failures and, with a retention set, raw production rows
+/// past it, every ten minutes.
+fn spawn_cleanup(db: Db, raw_retention_days: Option<u32>) {
     use tower_sessions::ExpiredDeletion;
     tokio::spawn(async move {
         let store = DbSessionStore::new(db.clone());
@@ -178,6 +179,14 @@ fn spawn_cleanup(db: Db) {
             let cutoff = crate::db::now_ms() - auth::RATE_LIMIT_WINDOW_MS;
             if let Err(error) = db.delete_login_failures_before(cutoff).await {
                 tracing::warn!(%error, "deleting old login failures failed");
+            }
+            if let Some(days) = raw_retention_days {
+                let cutoff = crate::db::now_ms() - i64::from(days) * 86_400_000;
+                match db.delete_production_rows_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, days, "deleted raw production rows past the retention"),
+                    Err(error) => tracing::warn!(%error, days, "deleting raw production rows past the retention failed"),
+                }
             }
         }
     });
