@@ -323,6 +323,10 @@ pub struct ChartMark {
     pub width: f64,
     pub height: f64,
     pub tooltip: Vec<String>,
+    /// The day (`YYYY-MM-DD`) of a time-series mark; dragging across such marks
+    /// makes their days the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -187,6 +187,25 @@ test('the segments tab ranks segments and a segment narrows the drift tab', asyn
   await shot(page, 'segment-drift');
 });
 
+test('dragging across days of a chart makes them the window', async () => {
+  const page = await newPage();
+  await login(page, 'demo', demoPassword);
+  await page.goto(`${baseUrl}${censusDrift}/performance?version=v1&baseline=training&from=2018-01-01&to=2018-01-01`);
+  await page.waitForSelector('.chart-target[data-day="2016-01-01"]');
+  await hydrated(page);
+
+  await page.hover('.chart-target[data-day="2016-01-01"]');
+  await page.mouse.down();
+  await page.hover('.chart-target[data-day="2017-01-01"]');
+  assert.equal(await page.locator('.chart-brush').count(), 1, 'the dragged days are shaded');
+  await shot(page, 'chart-brush');
+  await Promise.all([page.waitForURL(/from=2016-01-01&to=2017-01-01/), page.mouse.up()]);
+
+  await page.waitForSelector('[data-testid=drift-summary]:has-text("2016-01-01 to 2017-01-01")');
+  assert.match(page.url(), /version=v1/, 'the other view settings stay');
+  assert.match(page.url(), /baseline=training/);
+});
+
 test('hovering a histogram bar shows its counts and shares', async () => {
   const page = await newPage();
   await login(page, 'demo', demoPassword);

@@ -140,6 +140,7 @@ fn draw_histogram(
                 format!("reference: {} rows ({:.2}%)", bin.reference_count, reference_share * 100.0),
                 format!("current: {} rows ({:.2}%)", bin.current_count, current_share * 100.0),
             ],
+            day: None,
         });
     }
 
@@ -315,6 +316,7 @@ fn draw_drift_over_time(
                 format!("{line_label}: {}", format_stat(point.threshold.unwrap_or(threshold))),
                 format!("{} rows", point.rows),
             ],
+            day: Some(format_day(point.day_ms)),
         });
     }
     root.present()?;

@@ -111,6 +111,7 @@ pub fn metric_chart(metric: &str, series: &[(String, Vec<(i64, f64)>)]) -> Chart
                     width: (right - left).max(1) as f64,
                     height: (bottom - top) as f64,
                     tooltip,
+                    day: None,
                 });
             }
             root.present()?;
