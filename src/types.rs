@@ -219,6 +219,33 @@ impl DriftReport {
     }
 }
 
+/// The versions tab: two versions of a model over the same production window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionComparison {
+    /// The first version's drift report, which also carries the view.
+    pub drift: DriftReport,
+    /// The second version's drift report against its own baseline; none when the model has
+    /// one version.
+    pub other: Option<DriftReport>,
+    /// "classification", "regression" or "none".
+    pub task: String,
+    pub metrics: Vec<ComparedMetric>,
+    /// Each column of the second version's window judged against the first version's window.
+    pub columns: Vec<ColumnDriftRow>,
+    /// The main metric per production day, one line per version.
+    pub over_time: Chart,
+}
+
+/// One metric of both versions, on each version's baseline and in the shared window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComparedMetric {
+    pub name: String,
+    pub first_baseline: Option<f64>,
+    pub first_current: Option<f64>,
+    pub second_baseline: Option<f64>,
+    pub second_current: Option<f64>,
+}
+
 /// The segments tab: one feature column's values (or baseline quintiles, for a number) as
 /// segments, ranked by how much worse each performs in the window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -223,6 +223,53 @@ fn point_label(day_ms: i64, yearly: bool) -> String {
     if yearly { day[..4].to_string() } else { day }
 }
 
+type DayChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Builds a chart with one slot per day on the x axis, labels under about eight of them, values
+/// from 0 to `max_value` on the y axis, and the days inside `window` shaded.
+fn day_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    days: &[i64],
+    label: impl Fn(i64) -> String,
+    y_desc: &str,
+    max_value: f64,
+    window: (i64, i64),
+) -> Result<DayChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let count = days.len();
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5f64..(count as f64 - 0.5), 0f64..max_value)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
+        .y_desc(y_desc)
+        .y_label_formatter(&|y| format_stat(*y))
+        .label_style(("sans-serif", 12))
+        .draw()?;
+
+    let label_every = count.div_ceil(8).max(1);
+    let style = ("sans-serif", 11).into_font().color(&LINE_COLOR).pos(Pos::new(HPos::Center, VPos::Top));
+    for index in (0..count).step_by(label_every) {
+        let (x, y) = chart.backend_coord(&(index as f64, 0.0));
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 4)], LINE_COLOR))?;
+        root.draw_text(&label(days[index]), &style, (x, y + 7))?;
+    }
+
+    let inside: Vec<usize> = (0..count).filter(|index| days[*index] >= window.0 && days[*index] <= window.1).collect();
+    if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*first as f64 - 0.5, 0.0), (*last as f64 + 0.5, max_value)],
+            RGBColor(254, 243, 199).filled(),
+        )))?;
+    }
+    Ok(chart)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_drift_over_time(
     root: &DrawingArea<SVGBackend, Shift>,
@@ -238,43 +285,8 @@ fn draw_drift_over_time(
 ) -> Result<(), Box<dyn std::error::Error>> {
     root.fill(&WHITE)?;
     let count = points.len();
-    let x_range = -0.5f64..(count as f64 - 0.5);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_range, 0f64..max_value)?;
-
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID_COLOR)
-        .y_desc(method)
-        .y_label_formatter(&|y| format_stat(*y))
-        .label_style(("sans-serif", 12))
-        .draw()?;
-
-    // Label about eight points, evenly spaced, under the axis.
-    let label_every = count.div_ceil(8).max(1);
-    let style = ("sans-serif", 11).into_font().color(&LINE_COLOR).pos(Pos::new(HPos::Center, VPos::Top));
-    for index in (0..count).step_by(label_every) {
-        let (x, y) = chart.backend_coord(&(index as f64, 0.0));
-        root.draw(&PathElement::new(vec![(x, y), (x, y + 4)], LINE_COLOR))?;
-        root.draw_text(&point_label(points[index].day_ms, yearly), &style, (x, y + 7))?;
-    }
-
-    // Shade the days inside the current window.
-    let inside: Vec<usize> = (0..count)
-        .filter(|index| points[*index].day_ms >= window.0 && points[*index].day_ms <= window.1)
-        .collect();
-    if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(*first as f64 - 0.5, 0.0), (*last as f64 + 0.5, max_value)],
-            RGBColor(254, 243, 199).filled(),
-        )))?;
-    }
+    let days: Vec<i64> = points.iter().map(|point| point.day_ms).collect();
+    let mut chart = day_chart(root, &days, |day| point_label(day, yearly), method, max_value, window)?;
 
     chart.draw_series(LineSeries::new(
         [(-0.5, threshold), (count as f64 - 0.5, threshold)],
@@ -317,6 +329,75 @@ fn draw_drift_over_time(
                 format!("{} rows", point.rows),
             ],
             day: Some(format_day(point.day_ms)),
+        });
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draws one line per series of a metric's value per day, such as each version's accuracy,
+/// with the current window shaded. Series are (label, points by day start), and the colours
+/// follow the page's series palette.
+pub fn metric_by_day(metric: &str, series: &[(String, Vec<(i64, f64)>)], window: (i64, i64)) -> Chart {
+    let days: Vec<i64> = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|(day, _)| *day))
+        .collect::<std::collections::BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    let values: Vec<f64> = series.iter().flat_map(|(_, points)| points.iter().map(|(_, value)| *value)).filter(|v| v.is_finite()).collect();
+    if days.is_empty() || values.is_empty() {
+        return empty_chart("No values to draw: no production day has rows with an actual.");
+    }
+    let max_value = values.iter().copied().fold(f64::MIN, f64::max).max(1e-9) * 1.1;
+    let mut svg = String::new();
+    let mut marks = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        if draw_metric_by_day(&root, metric, series, &days, max_value, window, &mut marks).is_err() {
+            return empty_chart("The chart could not be drawn.");
+        }
+    }
+    Chart { svg, width: WIDTH, height: HEIGHT, marks }
+}
+
+fn draw_metric_by_day(
+    root: &DrawingArea<SVGBackend, Shift>,
+    metric: &str,
+    series: &[(String, Vec<(i64, f64)>)],
+    days: &[i64],
+    max_value: f64,
+    window: (i64, i64),
+    marks: &mut Vec<ChartMark>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let count = days.len();
+    let index_of = |day: i64| days.binary_search(&day).unwrap_or(0) as f64;
+    let mut chart = day_chart(root, days, format_day, metric, max_value, window)?;
+    for (index, (_, points)) in series.iter().enumerate() {
+        let (r, g, b) = crate::components::chart::SERIES_COLORS[index % crate::components::chart::SERIES_COLORS.len()];
+        let color = RGBColor(r, g, b);
+        let finite: Vec<(f64, f64)> = points.iter().filter(|(_, v)| v.is_finite()).map(|(day, v)| (index_of(*day), *v)).collect();
+        chart.draw_series(LineSeries::new(finite.iter().copied(), color.stroke_width(2)))?;
+        let radius = if count > 60 { 2 } else { 3 };
+        chart.draw_series(finite.iter().map(|point| Circle::new(*point, radius, color.filled())))?;
+    }
+
+    for (index, day) in days.iter().enumerate() {
+        let (left, top) = chart.backend_coord(&(index as f64 - 0.5, max_value));
+        let (right, bottom) = chart.backend_coord(&(index as f64 + 0.5, 0.0));
+        let mut tooltip = vec![format_day(*day)];
+        for (label, points) in series {
+            let value = points.iter().find(|(point_day, _)| point_day == day).map(|(_, value)| format_stat(*value));
+            tooltip.push(format!("{label}: {}", value.unwrap_or_else(|| "no rows".to_string())));
+        }
+        marks.push(ChartMark {
+            x: left as f64,
+            y: top as f64,
+            width: (right - left).max(1) as f64,
+            height: (bottom - top) as f64,
+            tooltip,
+            day: Some(format_day(*day)),
         });
     }
     root.present()?;

@@ -22,3 +22,5 @@ pub mod segment;
 pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod summary;
+#[cfg(feature = "ssr")]
+pub mod versions;

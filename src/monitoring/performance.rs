@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::monitoring::charts;
-use crate::monitoring::drift::{build_report, empty_report, format_day, resolve_view, DAY_MS};
+use crate::monitoring::drift::{build_report, empty_report, format_day, resolve_view, ResolvedView, DAY_MS};
 use crate::monitoring::schema::{ColumnKind, ColumnRole};
 use crate::pages::drift::DriftQuery;
 use crate::server::errors::ApiError;
@@ -374,6 +374,11 @@ pub async fn performance_report(
         });
     };
     let (drift, _) = build_report(db, &view).await?;
+    performance_of_view(db, &view, drift).await
+}
+
+/// Computes the performance report of a resolved view whose drift report is `drift`.
+pub(crate) async fn performance_of_view(db: &Db, view: &ResolvedView, drift: crate::types::DriftReport) -> Result<PerformanceReport, ApiError> {
     let schema = &view.model.schema;
     let prediction = schema.columns.iter().find(|column| column.role == ColumnRole::Prediction);
     let has_actual = schema.columns.iter().any(|column| column.role == ColumnRole::Actual);

@@ -29,6 +29,8 @@ pub struct DriftQuery {
     pub segment: Option<String>,
     /// The feature column the segments tab breaks down.
     pub by: Option<String>,
+    /// The version the versions tab compares `version` with.
+    pub compare: Option<String>,
 }
 
 impl DriftQuery {
@@ -67,6 +69,7 @@ pub fn use_drift_target() -> impl Fn() -> (String, String, DriftQuery) + Copy {
                 chunks: non_empty("chunks"),
                 segment: query.get("segment").filter(|value| !value.trim().is_empty()),
                 by: non_empty("by"),
+                compare: non_empty("compare"),
             },
         )
     }
@@ -133,6 +136,9 @@ pub fn DriftHeader(
     /// The feature the segments tab breaks down.
     #[prop(optional)]
     by: Option<String>,
+    /// The version the versions tab compares with; empty for none yet.
+    #[prop(optional)]
+    compare: Option<String>,
 ) -> impl IntoView {
     let query = DriftQuery::of_report(&report);
     let model_href = format!("/w/{workspace}/models/{}{query}", report.model);
@@ -140,6 +146,7 @@ pub fn DriftHeader(
     let quality_href = format!("/w/{workspace}/models/{}/quality{query}", report.model);
     let performance_href = format!("/w/{workspace}/models/{}/performance{query}", report.model);
     let segments_href = format!("/w/{workspace}/models/{}/segments{query}", report.model);
+    let versions_href = format!("/w/{workspace}/models/{}/versions{query}", report.model);
     let tab_class = move |name: &str| if name == tab { "tab active" } else { "tab" };
     let versions = report
         .versions
@@ -170,6 +177,7 @@ pub fn DriftHeader(
         ("overview", None) => "/overview".to_string(),
         ("performance", None) => "/performance".to_string(),
         ("segments", None) => "/segments".to_string(),
+        ("versions", None) => "/versions".to_string(),
         _ => String::new(),
     };
     let save_baseline = (!report.baseline_is_default && !report.versions.is_empty()).then(|| {
@@ -216,6 +224,7 @@ pub fn DriftHeader(
             <a class=tab_class("quality") href=quality_href>"Data quality"</a>
             <a class=tab_class("performance") href=performance_href>"Performance"</a>
             <a class=tab_class("segments") href=segments_href>"Segments"</a>
+            <a class=tab_class("versions") href=versions_href>"Versions"</a>
         </nav>
         <form method="get" class="controls" data-testid="view-controls">
             <label>"Version" <select name="version">{versions}</select></label>
@@ -225,6 +234,15 @@ pub fn DriftHeader(
             <label class="baseline-trailing">"Days before" <input type="number" name="baseline_days" min="1" max=Baseline::MAX_TRAILING_DAYS placeholder="7" value=baseline_days.clone() prop:value=baseline_days.clone()/></label>
             <label>"From" <input type="date" name="from" value=report.window_from.clone() prop:value=report.window_from.clone()/></label>
             <label>"To" <input type="date" name="to" value=report.window_to.clone() prop:value=report.window_to.clone()/></label>
+            {compare.filter(|_| report.versions.len() > 1).map(|compare| {
+                let options = report
+                    .versions
+                    .iter()
+                    .filter(|version| **version != report.version)
+                    .map(|version| view! { <option value=version.clone() selected=*version == compare>{version.clone()}</option> })
+                    .collect_view();
+                view! { <label>"Compare with" <select name="compare" data-testid="compare-version">{options}</select></label> }
+            })}
             {by.map(|by| {
                 let options = report
                     .columns

@@ -11,4 +11,5 @@ pub mod performance;
 pub mod quality;
 pub mod registry;
 pub mod segments;
+pub mod versions;
 pub mod workspace;

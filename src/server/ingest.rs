@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/workspaces/{workspace}/models/{model}/quality", get(quality))
         .route("/api/v1/workspaces/{workspace}/models/{model}/performance", get(performance))
         .route("/api/v1/workspaces/{workspace}/models/{model}/segments", get(segments))
+        .route("/api/v1/workspaces/{workspace}/models/{model}/versions/compare", get(compare_versions))
         .route(records, post(ingest_body))
         .route("/api/v1/workspaces/{workspace}/models/{model}/versions/{version}/actuals", post(actuals_body))
         .route("/w/{workspace}/models/{model}/upload", post(upload_form))
@@ -88,52 +89,28 @@ async fn list_models(
     Ok(Json(serde_json::json!({ "models": detail.models })).into_response())
 }
 
-/// Handles the GET /api/v1/workspaces/{workspace}/models/{model}/drift route.
-async fn drift(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((slug, model)): Path<(String, String)>,
-    Query(query): Query<DriftQuery>,
-) -> Result<Response, ApiError> {
-    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
-    let report = crate::monitoring::drift::drift_report(&state.db, workspace.workspace_id, &model, &query).await?;
-    Ok(Json(report).into_response())
+/// Defines the GET handler of a model report: it checks that the user may read the workspace,
+/// then answers with `$build(db, workspace_id, model, query)` as JSON.
+macro_rules! model_report_handler {
+    ($name:ident, $build:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            user: CurrentUser,
+            Path((slug, model)): Path<(String, String)>,
+            Query(query): Query<DriftQuery>,
+        ) -> Result<Response, ApiError> {
+            let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
+            let report = $build(&state.db, workspace.workspace_id, &model, &query).await?;
+            Ok(Json(report).into_response())
+        }
+    };
 }
 
-/// Handles the GET /api/v1/workspaces/{workspace}/models/{model}/quality route.
-async fn quality(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((slug, model)): Path<(String, String)>,
-    Query(query): Query<DriftQuery>,
-) -> Result<Response, ApiError> {
-    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
-    let report = crate::monitoring::quality::quality_report(&state.db, workspace.workspace_id, &model, &query).await?;
-    Ok(Json(report).into_response())
-}
-
-/// Handles the GET /api/v1/workspaces/{workspace}/models/{model}/performance route.
-async fn performance(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((slug, model)): Path<(String, String)>,
-    Query(query): Query<DriftQuery>,
-) -> Result<Response, ApiError> {
-    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
-    let report = crate::monitoring::performance::performance_report(&state.db, workspace.workspace_id, &model, &query).await?;
-    Ok(Json(report).into_response())
-}
-
-async fn segments(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((slug, model)): Path<(String, String)>,
-    Query(query): Query<DriftQuery>,
-) -> Result<Response, ApiError> {
-    let workspace = require_workspace(&state.db, &user, &slug, |_| true, "view it").await?;
-    let report = crate::monitoring::breakdown::segments_report(&state.db, workspace.workspace_id, &model, &query).await?;
-    Ok(Json(report).into_response())
-}
+model_report_handler!(drift, crate::monitoring::drift::drift_report);
+model_report_handler!(quality, crate::monitoring::quality::quality_report);
+model_report_handler!(performance, crate::monitoring::performance::performance_report);
+model_report_handler!(segments, crate::monitoring::breakdown::segments_report);
+model_report_handler!(compare_versions, crate::monitoring::versions::compare_versions);
 
 #[derive(Deserialize)]
 struct IngestParams {

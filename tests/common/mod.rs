@@ -63,6 +63,9 @@ impl TestApp {
     }
 
     async fn start(config: ServerConfig, data_dir: tempfile::TempDir, postgres_database: Option<String>) -> TestApp {
+        // Warnings and errors the server logs go to the test's captured output, so a failing
+        // test shows why a request failed.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await.expect("database connects");
         let state = AppState::new(db.clone(), config);
         TestApp { router: router(state.clone()), db, state, _data_dir: data_dir, postgres_database }
