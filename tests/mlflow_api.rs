@@ -887,3 +887,22 @@ async fn concurrent_log_batches_all_stored(app: &TestApp) {
     }
 }
 on_both_databases!(concurrent_log_batches_all_stored_on, concurrent_log_batches_all_stored);
+
+/// A NaN logged before any number: PostgreSQL must not keep the NULL's parameter type for the
+/// numbers that follow on the same connection.
+async fn metric_nan_then_number(app: &TestApp) {
+    let (_, _, token) = owner_of(app, "alice", "team").await;
+    let experiment_id = create_experiment(app, &token, "nan-first").await;
+    let run_id = create_run(app, &token, &experiment_id, "nan-first").await;
+
+    for (step, value) in [(0, json!("NaN")), (1, json!(0.5)), (2, json!("NaN")), (3, json!(0.25))] {
+        let body = json!({ "run_id": run_id, "key": "loss", "value": value, "timestamp": 1000 + step, "step": step });
+        let (status, response) = post(app, &token, "/runs/log-metric", body).await;
+        assert_eq!(status, StatusCode::OK, "step {step}: {response}");
+    }
+
+    let (status, history) = get(app, &token, "/metrics/get-history", &[("run_id", &run_id), ("metric_key", "loss")]).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history["metrics"].as_array().unwrap().len(), 4);
+}
+on_both_databases!(metric_nan_then_number_on, metric_nan_then_number);

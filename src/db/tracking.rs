@@ -214,11 +214,16 @@ fn latest_per_key(points: &[MetricPoint]) -> Vec<&MetricPoint> {
     latest.into_values().collect()
 }
 
-fn nan_parts(value: f64) -> (Option<f64>, i64) {
+/// Splits a metric value into a finite number to bind and a NaN flag. The SQL writes NULL
+/// for a NaN itself (`CASE WHEN <flag> = 1 THEN NULL ELSE <value> END`): sqlx 0.8.6's `Any`
+/// driver sends a NULL `f64` as a PostgreSQL float4, and a connection that prepared a
+/// statement with it then rejects the float8 numbers that follow ("incorrect binary data
+/// format").
+fn nan_parts(value: f64) -> (f64, i64) {
     if value.is_nan() {
-        (None, 1)
+        (0.0, 1)
     } else {
-        (Some(value), 0)
+        (value, 0)
     }
 }
 
@@ -554,7 +559,7 @@ impl Db {
             let mut rows = Vec::with_capacity(chunk.len());
             for point in chunk {
                 let (value, is_nan) = nan_parts(point.value);
-                let value = binds.push(SqlValue::Float(value.unwrap_or(0.0)));
+                let value = binds.push(SqlValue::Float(value));
                 rows.push(format!(
                     "({}, {}, {value}, {is_nan}, {}, {})",
                     binds.int(run_id),
@@ -576,7 +581,8 @@ impl Db {
             let (value, is_nan) = nan_parts(point.value);
             sqlx::query(
                 "INSERT INTO logged_model_metrics (logged_model_id, run_id, key, value, is_nan, timestamp_ms, step)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (logged_model_id, key, step, timestamp_ms) DO NOTHING",
+                 VALUES ($1, $2, $3, CASE WHEN $5 = 1 THEN NULL ELSE $4 END, $5, $6, $7)
+                 ON CONFLICT (logged_model_id, key, step, timestamp_ms) DO NOTHING",
             )
             .bind(logged_model_id)
             .bind(run_id)
@@ -592,7 +598,7 @@ impl Db {
             let (value, is_nan) = nan_parts(point.value);
             sqlx::query(
                 "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp_ms, step)
-                 VALUES ($1, $2, $3, $4, $5, $6)
+                 VALUES ($1, $2, CASE WHEN $4 = 1 THEN NULL ELSE $3 END, $4, $5, $6)
                  ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
                      timestamp_ms = excluded.timestamp_ms, step = excluded.step
                  WHERE excluded.step > latest_metrics.step

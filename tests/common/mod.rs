@@ -211,7 +211,7 @@ pub async fn api_token(db: &Db, user_id: i64) -> String {
     token.secret
 }
 
-/// Longest a test body may run. The slowest takes a few seconds; a body still running after
+/// Maximum time a test body may run. The slowest takes a few seconds; a body still running after
 /// this has hung, and failing it names the test instead of stalling the whole run.
 pub const TEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
