@@ -377,6 +377,25 @@ pub async fn performance_report(
     performance_of_view(db, &view, drift).await
 }
 
+/// Builds the overview's two reports from one resolved view, so the drift summaries are
+/// merged (and a segment's rows read) once for both.
+pub async fn overview_reports(
+    db: &Db,
+    workspace_id: i64,
+    model_name: &str,
+    query: &DriftQuery,
+) -> Result<(crate::types::QualityReport, PerformanceReport), ApiError> {
+    let Some(view) = resolve_view(db, workspace_id, model_name, query).await? else {
+        let quality = crate::monitoring::quality::quality_report(db, workspace_id, model_name, query).await?;
+        let performance = performance_report(db, workspace_id, model_name, query).await?;
+        return Ok((quality, performance));
+    };
+    let (drift, window) = build_report(db, &view).await?;
+    let quality = crate::monitoring::quality::quality_of_view(db, &view, drift.clone(), &window).await?;
+    let performance = performance_of_view(db, &view, drift).await?;
+    Ok((quality, performance))
+}
+
 /// Computes the performance report of a resolved view whose drift report is `drift`.
 pub(crate) async fn performance_of_view(db: &Db, view: &ResolvedView, drift: crate::types::DriftReport) -> Result<PerformanceReport, ApiError> {
     let schema = &view.model.schema;

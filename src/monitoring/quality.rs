@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::Db;
-use crate::monitoring::drift::{build_report, empty_report, format_day, kind_name, resolve_view, role_name, DAY_MS};
+use crate::monitoring::drift::{build_report, empty_report, format_day, kind_name, resolve_view, role_name, ResolvedView, WindowData, DAY_MS};
 use crate::monitoring::schema::{ColumnKind, ColumnSpec};
 use crate::monitoring::summary::ColumnSummary;
 use crate::pages::drift::DriftQuery;
@@ -167,7 +167,16 @@ pub async fn quality_report(
         });
     };
     let (drift, window) = build_report(db, &view).await?;
+    quality_of_view(db, &view, drift, &window).await
+}
 
+/// Computes the data-quality report of a resolved view from its drift report and window.
+pub(crate) async fn quality_of_view(
+    db: &Db,
+    view: &ResolvedView,
+    drift: crate::types::DriftReport,
+    window: &WindowData,
+) -> Result<QualityReport, ApiError> {
     // Every row adds one value to each column, so the first column's counts are the volume.
     let mut daily: BTreeMap<i64, u64> = BTreeMap::new();
     if let Some(first) = view.model.schema.columns.first() {

@@ -30,11 +30,9 @@ pub async fn get_overview_report(
     use crate::server::context::{to_server_error, workspace_member};
     let (state, membership) = workspace_member(&workspace).await?;
     let workspace_id = membership.workspace_id;
-    // NOTE: each report resolves the view and merges the drift summaries again, so this page
-    // does the drift page's work twice over.
-    let quality = crate::monitoring::quality::quality_report(&state.db, workspace_id, &model, &query).await.map_err(to_server_error)?;
-    let performance =
-        crate::monitoring::performance::performance_report(&state.db, workspace_id, &model, &query).await.map_err(to_server_error)?;
+    let (quality, performance) = crate::monitoring::performance::overview_reports(&state.db, workspace_id, &model, &query)
+        .await
+        .map_err(to_server_error)?;
     Ok(OverviewReport { quality, performance })
 }
 
