@@ -143,7 +143,7 @@ fn summarizer(schema: &ModelSchema, actual_index: usize) -> impl Fn(&[Vec<serde_
                 columns.add(&mut performance, &values);
             }
         }
-        let column_json = serde_json::to_string(&column.finish()).expect("summaries always serialize");
+        let column_json = serde_json::to_string(&column.finish_bounded()).expect("summaries always serialize");
         let performance_json = serde_json::to_string(&performance).expect("summaries always serialize");
         (column_json, performance_json)
     }

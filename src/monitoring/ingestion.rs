@@ -258,7 +258,7 @@ fn read_rows(
     }
     let summaries = builders
         .into_iter()
-        .map(|((day, index), builder)| ((day, schema.columns[index].name.clone()), builder.finish()))
+        .map(|((day, index), builder)| ((day, schema.columns[index].name.clone()), builder.finish_bounded()))
         .collect();
     let _ = sender.blocking_send(Message::Done { summaries, performance, rows: stored, skipped, errors, failed });
 }

@@ -445,7 +445,7 @@ impl RowScan<'_> {
 
         let mut groups: BTreeMap<K, GroupSummaries> = BTreeMap::new();
         for ((group, index), builder) in builders {
-            groups.entry(group).or_default().columns.insert(self.schema.columns[index].name.clone(), builder.finish());
+            groups.entry(group).or_default().columns.insert(self.schema.columns[index].name.clone(), builder.finish_bounded());
         }
         for (group, summary) in performance {
             groups.entry(group).or_default().performance = summary;

@@ -27,6 +27,47 @@ pub struct ColumnSummary {
     pub numbers: Vec<(f64, u64)>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, u64>,
+    /// True once `numbers` contains a sketch instead of exact values: each value replaced by
+    /// [`sketch_value`] of it, within [`SKETCH_RELATIVE_ACCURACY`] of the value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sketched: bool,
+}
+
+/// Distinct numbers a summary keeps exactly. A summary with more, stored or merged, keeps a
+/// sketch instead, so its size stays bounded however many distinct values a column has.
+pub const MAX_EXACT_NUMBERS: usize = 100_000;
+
+/// Relative accuracy of a sketch: each value is replaced by one within this fraction of it.
+/// Statistics on sketched summaries are therefore approximate. A Wasserstein distance moves
+/// by at most this fraction of the two samples' mean absolute values. A K-S statistic moves
+/// by at most the largest share of either sample in one sketch bucket.
+pub const SKETCH_RELATIVE_ACCURACY: f64 = 0.0005;
+
+/// Returns the value that stands for `value` in a sketch: the logarithmic bucket it falls in
+/// (buckets grow by a factor γ = (1 + α) / (1 − α)), represented by a point within α of every
+/// value in the bucket. Zero stays zero, and the mapping keeps order and is idempotent.
+pub fn sketch_value(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let gamma = (1.0 + SKETCH_RELATIVE_ACCURACY) / (1.0 - SKETCH_RELATIVE_ACCURACY);
+    let bucket = (value.abs().ln() / gamma.ln()).ceil();
+    let representative = 2.0 * gamma.powf(bucket) / (gamma + 1.0);
+    if representative.is_finite() { representative.copysign(value) } else { value }
+}
+
+/// Maps sorted (value, count) pairs to their sketch values, adding the counts of values that
+/// share a bucket. The result stays sorted.
+fn sketch_numbers(numbers: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    let mut sketched: Vec<(f64, u64)> = Vec::new();
+    for (value, count) in numbers {
+        let value = sketch_value(*value);
+        match sketched.last_mut() {
+            Some((last, total)) if *last == value => *total += count,
+            _ => sketched.push((value, *count)),
+        }
+    }
+    sketched
 }
 
 impl ColumnSummary {
@@ -38,8 +79,26 @@ impl ColumnSummary {
         for (category, count) in &other.categories {
             *self.categories.entry(category.clone()).or_default() += count;
         }
+        if other.sketched && !self.sketched {
+            self.sketch();
+        }
         if !other.numbers.is_empty() {
-            self.numbers = merge_sorted_counts(&self.numbers, &other.numbers);
+            self.numbers = if self.sketched && !other.sketched {
+                merge_sorted_counts(&self.numbers, &sketch_numbers(&other.numbers))
+            } else {
+                merge_sorted_counts(&self.numbers, &other.numbers)
+            };
+        }
+        if self.numbers.len() > MAX_EXACT_NUMBERS {
+            self.sketch();
+        }
+    }
+
+    /// Replaces the exact numbers by their sketch; a sketched summary stays as it is.
+    pub fn sketch(&mut self) {
+        if !self.sketched {
+            self.numbers = sketch_numbers(&self.numbers);
+            self.sketched = true;
         }
     }
 
@@ -212,6 +271,17 @@ impl SummaryBuilder {
         }
     }
 
+    /// Freezes the counts as stored summaries keep them: exact up to [`MAX_EXACT_NUMBERS`]
+    /// distinct numbers, a sketch past that.
+    pub fn finish_bounded(self) -> ColumnSummary {
+        let mut summary = self.finish();
+        if summary.numbers.len() > MAX_EXACT_NUMBERS {
+            summary.sketch();
+        }
+        summary
+    }
+
+    /// Freezes the counts exactly, however many distinct numbers there are.
     pub fn finish(self) -> ColumnSummary {
         let mut numbers: Vec<(f64, u64)> =
             self.numbers.into_iter().map(|(bits, count)| (f64::from_bits(bits), count)).collect();
@@ -222,6 +292,7 @@ impl SummaryBuilder {
             non_finite: self.non_finite,
             numbers,
             categories: self.categories.into_iter().collect(),
+            sketched: false,
         }
     }
 }
@@ -229,6 +300,98 @@ impl SummaryBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Builds a bounded summary of `count` distinct values: `scale` times a uniform-looking
+    /// sequence (the fractional parts of multiples of the golden ratio) plus `shift`.
+    fn spread(count: usize, scale: f64, shift: f64) -> ColumnSummary {
+        let mut builder = SummaryBuilder::default();
+        for index in 0..count {
+            let unit = (index as f64 * 0.618_033_988_749_894_9).fract();
+            builder.add_number(unit * scale + shift);
+        }
+        builder.finish_bounded()
+    }
+
+    #[test]
+    fn sketch_values_stay_within_accuracy() {
+        for value in [1e-300, 3.5e-7, 0.1, 1.0, 2.0, 999.5, 123_456.789, 6.02e23, -0.25, -42.0] {
+            let sketched = sketch_value(value);
+            assert!(((sketched - value) / value).abs() <= SKETCH_RELATIVE_ACCURACY * (1.0 + 1e-9), "{value} -> {sketched}");
+            assert_eq!(sketch_value(sketched), sketched, "sketching {value} twice changes nothing");
+        }
+        assert_eq!(sketch_value(0.0), 0.0);
+        let ordered = [-5.0, -1.0, -0.001, 0.0, 0.001, 1.0, 1.0001, 5.0];
+        let sketched: Vec<f64> = ordered.iter().map(|value| sketch_value(*value)).collect();
+        assert!(sketched.windows(2).all(|pair| pair[0] <= pair[1]), "order is kept: {sketched:?}");
+    }
+
+    #[test]
+    fn summaries_past_the_limit_are_sketched() {
+        let small = spread(1_000, 10.0, 0.0);
+        let large = spread(MAX_EXACT_NUMBERS + 1, 10.0, 0.0);
+
+        assert!(!small.sketched);
+        assert_eq!(small.numbers.len(), 1_000);
+        assert!(large.sketched);
+        assert!(large.numbers.len() < MAX_EXACT_NUMBERS / 4, "{} buckets", large.numbers.len());
+        assert_eq!(large.numbers.iter().map(|(_, count)| count).sum::<u64>(), MAX_EXACT_NUMBERS as u64 + 1);
+    }
+
+    #[test]
+    fn merge_order_does_not_change_a_sketch() {
+        let (a, b, c) = (spread(60_000, 5.0, 1.0), spread(60_000, 7.0, 2.0), spread(500, 3.0, 0.5));
+
+        let mut first = a.clone();
+        first.merge(&b);
+        first.merge(&c);
+        let mut second = c.clone();
+        second.merge(&a);
+        second.merge(&b);
+
+        assert!(first.sketched, "120,500 distinct values exceed the limit");
+        assert_eq!(first, second);
+    }
+
+    /// Checks the error bounds [`SKETCH_RELATIVE_ACCURACY`] documents against the exact
+    /// statistics of the same samples.
+    #[test]
+    fn sketched_statistics_stay_within_documented_error() {
+        use crate::monitoring::stats::{ks::ks_statistic, wasserstein::wasserstein_distance};
+        let numeric = |summary: &ColumnSummary| match summary.distribution(ColumnKind::Numeric) {
+            Distribution::Numeric(numbers) => numbers,
+            Distribution::Categorical(_) => unreachable!("a numeric column"),
+        };
+        let reference = spread(150_000, 100.0, 1.0);
+        let current = spread(120_000, 110.0, 3.0);
+        let exact_builder = |count, scale, shift| {
+            let mut builder = SummaryBuilder::default();
+            for index in 0..count {
+                let unit = (index as f64 * 0.618_033_988_749_894_9).fract();
+                builder.add_number(unit * scale + shift);
+            }
+            let mut numbers: Vec<(f64, u64)> = builder.numbers.iter().map(|(bits, count)| (f64::from_bits(*bits), *count)).collect();
+            numbers.sort_by(|a, b| a.0.total_cmp(&b.0));
+            ColumnSummary { rows: count as u64, numbers, ..ColumnSummary::default() }
+        };
+        let (exact_reference, exact_current) = (exact_builder(150_000, 100.0, 1.0), exact_builder(120_000, 110.0, 3.0));
+        assert!(reference.sketched && current.sketched && !exact_reference.sketched);
+
+        let mean_abs = |summary: &ColumnSummary| {
+            summary.numbers.iter().map(|(value, count)| value.abs() * *count as f64).sum::<f64>() / summary.valid_rows() as f64
+        };
+        let exact_w = wasserstein_distance(&numeric(&exact_reference), &numeric(&exact_current));
+        let sketched_w = wasserstein_distance(&numeric(&reference), &numeric(&current));
+        let w_bound = SKETCH_RELATIVE_ACCURACY * (mean_abs(&exact_reference) + mean_abs(&exact_current));
+        assert!((exact_w - sketched_w).abs() <= w_bound, "Wasserstein {exact_w} vs {sketched_w}, bound {w_bound}");
+
+        let largest_share = |summary: &ColumnSummary| {
+            summary.numbers.iter().map(|(_, count)| *count).max().unwrap_or(0) as f64 / summary.valid_rows() as f64
+        };
+        let exact_d = ks_statistic(&numeric(&exact_reference), &numeric(&exact_current));
+        let sketched_d = ks_statistic(&numeric(&reference), &numeric(&current));
+        let d_bound = largest_share(&reference).max(largest_share(&current));
+        assert!((exact_d - sketched_d).abs() <= d_bound, "K-S D {exact_d} vs {sketched_d}, bound {d_bound}");
+    }
 
     #[test]
     fn merge_adds_counts_of_equal_values() {

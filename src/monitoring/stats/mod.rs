@@ -11,9 +11,9 @@ mod defaults;
 mod distribution;
 mod jensen_shannon;
 mod kolmogorov;
-mod ks;
+pub(crate) mod ks;
 mod psi;
-mod wasserstein;
+pub(crate) mod wasserstein;
 mod z_test;
 
 #[cfg(test)]
