@@ -107,13 +107,13 @@ async fn versions_default_and_errors(app: &TestApp) {
     let token = seeded(app).await;
 
     let (_, latest) = get_json(app, &token, &format!("{MODEL}/versions/compare?{WINDOW}")).await;
-    let (same_status, same) = get_json(app, &token, &format!("{MODEL}/versions/compare?version=v2&compare=v2")).await;
+    let (same_status, same) = get_json(app, &token, &format!("{MODEL}/versions/compare?version=v1&compare=v1")).await;
     let (missing_status, missing) = get_json(app, &token, &format!("{MODEL}/versions/compare?compare=v9")).await;
 
     assert_eq!(latest["drift"]["version"], "v2", "the latest version comes first");
     assert_eq!(latest["other"]["version"], "v1");
-    assert_eq!(same_status, StatusCode::BAD_REQUEST);
-    assert!(same["message"].as_str().unwrap().contains("pick another version"), "{same}");
+    assert_eq!(same_status, StatusCode::OK, "a compare equal to the version falls back: {same}");
+    assert_eq!(same["other"]["version"], "v2");
     assert_eq!(missing_status, StatusCode::NOT_FOUND);
     assert!(missing["message"].as_str().unwrap().contains("version \"v9\" of model \"delays\" not found; it has v2, v1"), "{missing}");
 }

@@ -124,7 +124,7 @@ pub(crate) async fn resolve_view(
     let segment = match query.segment.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => Some(
             Segment::parse(text, &model.schema)
-                .map_err(|message| ApiError::bad_request(format!("invalid segment \"{text}\": {message}")))?,
+                .map_err(|message| ApiError::bad_request(format!("invalid segment \"{}\": {message}", shortened(text))))?,
         ),
         None => None,
     };
@@ -269,6 +269,14 @@ impl ResolvedView {
     }
 }
 
+/// Returns `text` cut to 80 characters with an ellipsis, for echoing user input in messages.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 fn parse_day(field: &str, text: &str) -> Result<i64, ApiError> {
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
         ApiError::bad_request(format!("invalid {field} date \"{text}\"; use YYYY-MM-DD, such as 2018-01-31"))
@@ -365,7 +373,24 @@ pub(crate) fn drift_row(
             (row, Some(drift))
         }
         Err(error) => {
-            let method = stats::default_method(spec.kind, &reference_distribution, &current_distribution);
+            // With one side empty, Evidently's pick would see too few values and name a test
+            // meant for two categories; the column's override or the side with data decides.
+            let (reference_total, current_total) = (reference_distribution.total(), current_distribution.total());
+            let method = match spec.drift_method.as_deref().and_then(StatMethod::from_name) {
+                Some(method) => method,
+                None if reference_total == 0 && current_total > 0 => {
+                    stats::default_method(spec.kind, &current_distribution, &current_distribution)
+                }
+                None if current_total == 0 && reference_total > 0 => {
+                    stats::default_method(spec.kind, &reference_distribution, &reference_distribution)
+                }
+                None if reference_total == 0 && current_total == 0 => {
+                    row.method = "—".to_string();
+                    row.note = Some(error.to_string());
+                    return (row, None);
+                }
+                None => stats::default_method(spec.kind, &reference_distribution, &current_distribution),
+            };
             row.method = method.display_name().to_string();
             row.note = Some(error.to_string());
             (row, None)

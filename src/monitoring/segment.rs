@@ -299,9 +299,9 @@ impl Parser<'_> {
             None => return Err(format!("the condition on \"{column}\" has no operator and value; write it such as {column} = \"value\"")),
         };
         let literals = if matches!(operator, Operator::In | Operator::NotIn) {
-            self.literal_list(&column)?
+            self.literal_list(&column, spec.kind)?
         } else {
-            vec![self.literal(&column)?]
+            vec![self.literal(&column, spec.kind)?]
         };
         if operator.is_ordering() {
             if spec.kind == ColumnKind::Categorical {
@@ -322,24 +322,31 @@ impl Parser<'_> {
         Ok(Condition { column, index, kind: spec.kind, operator, literals })
     }
 
-    fn literal(&mut self, column: &str) -> Result<Literal, String> {
+    fn literal(&mut self, column: &str, kind: ColumnKind) -> Result<Literal, String> {
+        let example = match kind {
+            ColumnKind::Numeric => format!("{column} > 1000"),
+            ColumnKind::Categorical => format!("{column} = \"value\""),
+        };
         match self.next() {
             Some(Token::Number(number)) => Ok(Literal::Number(*number)),
             Some(Token::Quoted(text)) => Ok(Literal::Text(text.clone())),
+            Some(Token::Word(word)) if kind == ColumnKind::Numeric => Err(format!(
+                "\"{word}\" is not a finite number, and column \"{column}\" is numeric; compare it with a number, such as {example}"
+            )),
             Some(Token::Word(word)) => Err(format!("quote the text \"{word}\" in the condition on \"{column}\", as in {column} = \"{word}\"")),
             Some(other) => Err(format!("expected a value in the condition on \"{column}\", found {}", other.describe())),
-            None => Err(format!("the condition on \"{column}\" has no value; add one, such as {column} = \"value\"")),
+            None => Err(format!("the condition on \"{column}\" has no value; add one, such as {example}")),
         }
     }
 
-    fn literal_list(&mut self, column: &str) -> Result<Vec<Literal>, String> {
+    fn literal_list(&mut self, column: &str, kind: ColumnKind) -> Result<Vec<Literal>, String> {
         if self.next() != Some(&Token::Open) {
             return Err(format!("\"in\" takes a list in parentheses, such as {column} in (\"a\", \"b\")"));
         }
-        let mut literals = vec![self.literal(column)?];
+        let mut literals = vec![self.literal(column, kind)?];
         loop {
             match self.next() {
-                Some(Token::Comma) => literals.push(self.literal(column)?),
+                Some(Token::Comma) => literals.push(self.literal(column, kind)?),
                 Some(Token::Close) => return Ok(literals),
                 _ => return Err(format!("the list after \"{column} in\" must end with \")\"; separate values with commas")),
             }
@@ -570,6 +577,8 @@ mod tests {
             ("   ", "the segment is empty"),
             ("carrier ~ \"UA\"", "unexpected character \"~\""),
             ("distance", "has no operator and value"),
+            ("distance >", "has no value; add one, such as distance > 1000"),
+            ("distance >= NaN", "\"NaN\" is not a finite number"),
         ];
         for (text, expected) in cases {
             let error = Segment::parse(text, &schema()).unwrap_err();

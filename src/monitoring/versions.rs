@@ -24,12 +24,9 @@ pub async fn compare_versions(db: &Db, workspace_id: i64, model_name: &str, quer
             over_time: charts::metric_by_day("", &[], (0, 0)),
         });
     };
-    let second_name = match query.compare.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
-        Some(name) if name == first.version => {
-            return Err(ApiError::bad_request(format!(
-                "compare names version \"{name}\", the version already shown; pick another version to compare with"
-            )))
-        }
+    // A compare equal to the version shown (left over after the version select changed)
+    // falls back to the next version, as when compare is absent.
+    let second_name = match query.compare.as_deref().map(str::trim).filter(|name| !name.is_empty() && *name != first.version) {
         Some(name) if first.versions.iter().any(|version| version == name) => Some(name.to_string()),
         Some(name) => {
             return Err(ApiError::not_found(format!(

@@ -98,10 +98,37 @@ where
                 let (workspace, model, _) = target();
                 match report.await {
                     Ok(report) => render(workspace, report).into_any(),
-                    Err(error) => view! { <LoadError error back=format!("/w/{workspace}/models/{model}{tab_path}")/> }.into_any(),
+                    Err(error) => view! {
+                        <LoadError error back=format!("/w/{workspace}/models/{model}{tab_path}")/>
+                        <SegmentRetry/>
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Offers the segment of a view that failed to load for editing, with the rest of the view
+/// kept, so a mistyped segment is fixed in place instead of starting over.
+#[component]
+fn SegmentRetry() -> impl IntoView {
+    let query = use_query_map();
+    let query = query.get_untracked();
+    let segment = query.get("segment").unwrap_or_default();
+    let hidden_fields = ["version", "baseline", "baseline_from", "baseline_to", "baseline_days", "from", "to", "chunks"]
+        .into_iter()
+        .filter_map(|key| query.get(key).map(|value| view! { <input type="hidden" name=key value=value/> }))
+        .collect_view();
+    view! {
+        <form method="get" class="controls" data-testid="segment-retry">
+            {hidden_fields}
+            <label class="segment">
+                "Segment"
+                <input type="text" name="segment" data-testid="segment" value=segment.clone() prop:value=segment/>
+            </label>
+            <button type="submit">"Apply"</button>
+        </form>
     }
 }
 
@@ -198,6 +225,14 @@ pub fn DriftHeader(
         }
     });
     let segment = report.segment.clone().unwrap_or_default();
+    // An example built from the model's own features.
+    let feature_of = |kind: &str| report.columns.iter().find(|row| row.role == "feature" && row.kind == kind).map(|row| row.column.clone());
+    let segment_placeholder = match (feature_of("categorical"), feature_of("numeric")) {
+        (Some(category), Some(number)) => format!("{category} = \"value\" and {number} > 100"),
+        (Some(category), None) => format!("{category} = \"value\""),
+        (None, Some(number)) => format!("{number} > 100"),
+        (None, None) => String::new(),
+    };
     let segment_summary = report.segment.clone().map(|segment| {
         view! { " Segment: " <code data-testid="segment-summary">{segment}</code> " (rows that meet it, on both sides)." }
     });
@@ -264,7 +299,7 @@ pub fn DriftHeader(
                     type="text"
                     name="segment"
                     data-testid="segment"
-                    placeholder="carrier = \"UA\" and distance > 1000"
+                    placeholder=segment_placeholder.clone()
                     value=segment.clone()
                     prop:value=segment.clone()
                 />
@@ -297,9 +332,12 @@ fn view_report(workspace: String, report: DriftReport) -> impl IntoView {
 
     let no_current = (!report.versions.is_empty() && report.current_rows == 0).then(|| {
         let full_range = report.production_first_day.clone().zip(report.production_last_day.clone());
-        let text = match &full_range {
-            Some((first, last)) => format!("No production data in this window. Production data of version {} spans {first} to {last}.", report.version),
-            None => format!("Version {} has no production data yet. Upload production data from the workspace page.", report.version),
+        let text = match (&full_range, &report.segment) {
+            (Some(_), Some(segment)) => format!(
+                "No production row in this window meets the segment {segment}. Category values are case-sensitive; rows past the server's raw-row retention are no longer stored."
+            ),
+            (Some((first, last)), None) => format!("No production data in this window. Production data of version {} spans {first} to {last}.", report.version),
+            (None, _) => format!("Version {} has no production data yet. Upload production data from the workspace page.", report.version),
         };
         let link = full_range.map(|(first, last)| {
             let href = format!("?version={}{}&from={first}&to={last}", percent_encode(&report.version), report.baseline.query());

@@ -115,6 +115,20 @@ fn view_segments(workspace: String, report: SegmentsReport) -> impl IntoView {
     .map(|note| view! { <p class="muted">{note}</p> })
     .collect_view();
     let all_rows: Vec<&SegmentRow> = report.segments.iter().collect();
+    // The summaries count the window's rows, but segments are rebuilt from stored raw rows.
+    let no_raw_rows = report.drift.current_rows > 0 && report.segments.iter().all(|row| row.current_rows == 0);
+    let raw_rows_notice = no_raw_rows.then(|| {
+        let cause = if report.drift.segment.is_some() {
+            "no stored row of the window meets the segment, or"
+        } else {
+            "the"
+        };
+        view! {
+            <p class="notice" data-testid="no-segment-rows">
+                {format!("No segment has rows in this window: {cause} raw rows of these days are no longer stored (the server's raw-row retention deletes old production rows; their summaries, which the other tabs read, stay).")}
+            </p>
+        }
+    });
     // The full list adds nothing when the first table already shows every segment.
     let full_list = unranked > 0 || report.segments.len() > WORST_ROWS || report.metric.is_none();
     let unit = if report.numeric { "range of the baseline's quintiles of" } else { "value of" };
@@ -122,6 +136,7 @@ fn view_segments(workspace: String, report: SegmentsReport) -> impl IntoView {
     view! {
         <Title text=format!("{} segments · Orrery", report.drift.model)/>
         <DriftHeader workspace=workspace.clone() report=report.drift.clone() tab="segments" by=report.by.clone()/>
+        {raw_rows_notice}
         <p class="lead">
             {format!("Each {unit} ")}<strong>{report.by.clone()}</strong>" is a segment, compared with the same segment of the baseline. "
             "Pick another feature under Break down by; numeric features are cut at the baseline's quintiles."

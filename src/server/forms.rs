@@ -303,6 +303,7 @@ impl ModelForm {
 /// or `income: default 0.15`. Blank lines are skipped.
 fn apply_drift_overrides(columns: &mut [ColumnSpec], text: &str) -> Result<(), String> {
     const FORM: &str = "write one column per line as \"column: method [threshold]\", such as \"age: psi 0.2\"";
+    let mut seen = std::collections::HashSet::new();
     for (number, line) in text.lines().enumerate().map(|(index, line)| (index + 1, line.trim())) {
         if line.is_empty() {
             continue;
@@ -311,11 +312,17 @@ fn apply_drift_overrides(columns: &mut [ColumnSpec], text: &str) -> Result<(), S
             return Err(format!("drift override line {number} \"{line}\" has no colon; {FORM}"));
         };
         let name = name.trim();
+        if !seen.insert(name.to_string()) {
+            return Err(format!("drift override line {number} names column \"{name}\" a second time; keep one line per column"));
+        }
         let column = columns.iter_mut().find(|column| column.name == name).ok_or_else(|| {
             format!("drift override line {number} names column \"{name}\", which the model does not monitor; list it among the columns first")
         })?;
         let mut words = setting.split_whitespace();
-        let method = words.next().ok_or_else(|| format!("drift override line {number} \"{line}\" has no method; {FORM}"))?;
+        let method = words
+            .next()
+            .ok_or_else(|| format!("drift override line {number} \"{line}\" has no method; {FORM}"))?
+            .to_lowercase();
         let threshold = match words.next() {
             None => None,
             Some(text) => Some(text.parse::<f64>().map_err(|_| {
@@ -328,7 +335,7 @@ fn apply_drift_overrides(columns: &mut [ColumnSpec], text: &str) -> Result<(), S
         if method == "default" && threshold.is_none() {
             return Err(format!("drift override line {number} changes nothing: give a threshold after \"default\", or remove the line"));
         }
-        column.drift_method = (method != "default").then(|| method.to_string());
+        column.drift_method = (method != "default").then_some(method);
         column.drift_threshold = threshold;
     }
     Ok(())
@@ -526,7 +533,7 @@ mod tests {
 
     #[test]
     fn overrides_set_method_and_threshold() {
-        let schema = form("age: psi 0.2\n\n country : chisquare\nincome: default 0.15\n").schema().unwrap();
+        let schema = form("age: PSI 0.2\n\n country : chisquare\nincome: default 0.15\n").schema().unwrap();
 
         let age = schema.column("age").unwrap();
         assert_eq!((age.drift_method.as_deref(), age.drift_threshold), (Some("psi"), Some(0.2)));
@@ -546,6 +553,7 @@ mod tests {
             ("country: ks", "drift_method \"ks\" does not apply to the categorical column \"country\""),
             ("age: psi 0.2 0.3", "has an extra \"0.3\""),
             ("age: ks 1.5", "invalid drift_threshold 1.5"),
+            ("age: psi 0.2\nage: ks", "line 2 names column \"age\" a second time"),
         ];
         for (text, expected) in cases {
             let error = form(text).schema().unwrap_err();
