@@ -443,7 +443,21 @@ pub struct PerformanceReport {
     #[serde(default)]
     pub classes: Vec<ClassRow>,
     pub confusion_matrix: Vec<(String, Vec<u64>)>,
+    /// Calibration of the positive class's score in the current window (binary models with
+    /// a score column).
+    #[serde(default)]
+    pub calibration: Vec<CalibrationBin>,
     pub over_time: Chart,
+}
+
+/// One score bin of a calibration table: how often rows with scores in it were positive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub rows: u64,
+    pub mean_score: f64,
+    pub positive_share: f64,
 }
 
 /// One label's scores on the baseline and in the current window, each missing when the

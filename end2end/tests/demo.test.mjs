@@ -156,6 +156,16 @@ test('the performance tab compares metrics with the baseline', async () => {
   assert.equal(employed.length, expected.length, `per-class cells ${employed}`);
   expected.forEach((value, index) => assert.ok(Math.abs(employed[index] - value) < 1e-9, `cell ${index}: ${employed[index]}, expected ${value}`));
   assert.match(await page.innerText('[data-testid=per-class] tr[data-class="1"]'), /34,106[\s\S]*35,422/);
+
+  // scikit-learn 1.9.1 average_precision_score(employed, predicted_probability): 2015, 2018.
+  const prAuc = await page.$$eval('tr[data-metric="PR AUC"] td[data-value]', (cells) => cells.map((cell) => Number(cell.dataset.value)));
+  assert.ok(Math.abs(prAuc[0] - 0.8810599197026445) < 1e-9, `baseline PR AUC ${prAuc[0]}`);
+  assert.ok(Math.abs(prAuc[1] - 0.8878536379228609) < 1e-9, `current PR AUC ${prAuc[1]}`);
+  // calibration_curve(employed, predicted_probability, n_bins=10) on 2018, first bin:
+  // positive share 0.012828056961280452 at mean score 0.014117454830441346.
+  const firstBin = await page.$$eval('[data-testid=calibration] tbody tr:first-child td[data-value]', (cells) => cells.map((cell) => Number(cell.dataset.value)));
+  assert.ok(Math.abs(firstBin[0] - 0.014117454830441346) < 1e-9, `mean score ${firstBin[0]}`);
+  assert.ok(Math.abs(firstBin[1] - 0.012828056961280452) < 1e-9, `positive share ${firstBin[1]}`);
 });
 
 test('the segments tab ranks segments and a segment narrows the drift tab', async () => {

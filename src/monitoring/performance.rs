@@ -18,7 +18,7 @@ use crate::monitoring::drift::{build_report, empty_report, format_day, resolve_v
 use crate::monitoring::schema::{ColumnKind, ColumnRole};
 use crate::pages::drift::DriftQuery;
 use crate::server::errors::ApiError;
-use crate::types::{ClassRow, ClassScores, Environment, MetricRow, PerformanceReport};
+use crate::types::{CalibrationBin, ClassRow, ClassScores, Environment, MetricRow, PerformanceReport};
 
 /// Column name under which performance counts are stored with the per-column summaries.
 pub const PERFORMANCE_KEY: &str = "__performance__";
@@ -159,7 +159,11 @@ pub struct ClassificationMetrics {
     pub recall: Option<f64>,
     pub f1: Option<f64>,
     pub roc_auc: Option<f64>,
+    /// Area under the precision-recall curve, as average precision.
+    pub pr_auc: Option<f64>,
     pub log_loss: Option<f64>,
+    /// Reliability of the scores: ten equal-width score bins with rows.
+    pub calibration: Vec<CalibrationBin>,
     /// Rows of the confusion matrix: actual label, then counts per predicted label in
     /// `classes` order.
     pub confusion_matrix: Vec<(String, Vec<u64>)>,
@@ -221,10 +225,8 @@ pub fn classification(summary: &PerformanceSummary) -> Option<ClassificationMetr
     let binary = labels.len() == 2;
     let positive = if binary { positive_label(labels.iter().map(String::as_str)) } else { None };
     let positive_metrics = positive.as_ref().and_then(|label| classes.iter().find(|class| &class.label == label));
-    let (roc_auc, log_loss) = match &positive {
-        Some(label) => score_metrics(&positive_counts(&summary.scores, label)),
-        None => (None, None),
-    };
+    let counts = positive.as_ref().map(|label| positive_counts(&summary.scores, label)).unwrap_or_default();
+    let (roc_auc, log_loss) = score_metrics(&counts);
 
     Some(ClassificationMetrics {
         rows,
@@ -240,7 +242,9 @@ pub fn classification(summary: &PerformanceSummary) -> Option<ClassificationMetr
         f1: positive_metrics.map(|class| class.f1),
         positive_label: positive,
         roc_auc,
+        pr_auc: average_precision(&counts),
         log_loss,
+        calibration: calibration_bins(&counts),
         confusion_matrix: labels
             .iter()
             .map(|actual| (actual.clone(), labels.iter().map(|prediction| cell(actual, prediction)).collect()))
@@ -260,6 +264,52 @@ fn positive_counts(scores: &[(f64, String, u64)], positive: &str) -> Vec<(f64, u
         if actual == positive { entry.1 += rows } else { entry.2 += rows }
     }
     counts
+}
+
+/// Returns the average precision of per-score class counts (ascending by score): the
+/// precision at each distinct score, from the highest down, weighted by the recall it adds.
+/// `None` without positives.
+fn average_precision(scores: &[(f64, u64, u64)]) -> Option<f64> {
+    let positives: u64 = scores.iter().map(|(_, positive, _)| positive).sum();
+    if positives == 0 {
+        return None;
+    }
+    let (mut true_positives, mut false_positives, mut previous_recall, mut area) = (0u64, 0u64, 0.0, 0.0);
+    for (_, positive, negative) in scores.iter().rev() {
+        true_positives += positive;
+        false_positives += negative;
+        let recall = true_positives as f64 / positives as f64;
+        let precision = true_positives as f64 / (true_positives + false_positives) as f64;
+        area += (recall - previous_recall) * precision;
+        previous_recall = recall;
+    }
+    Some(area)
+}
+
+/// Bins per-score class counts into ten equal-width score bins over [0, 1], as
+/// scikit-learn's `calibration_curve(n_bins=10)` does: a score on an inner edge falls in the
+/// lower bin, and scores outside [0, 1] count in the end bins. Empty bins are left out.
+fn calibration_bins(scores: &[(f64, u64, u64)]) -> Vec<CalibrationBin> {
+    const BINS: usize = 10;
+    let mut sums = [(0u64, 0u64, 0.0f64); BINS];
+    for (score, positive, negative) in scores {
+        let bin = (1..BINS).filter(|edge| (*edge as f64 * 0.1) < *score).count();
+        let rows = positive + negative;
+        sums[bin].0 += rows;
+        sums[bin].1 += positive;
+        sums[bin].2 += score * rows as f64;
+    }
+    sums.iter()
+        .enumerate()
+        .filter(|(_, (rows, _, _))| *rows > 0)
+        .map(|(bin, (rows, positives, score_sum))| CalibrationBin {
+            lower: bin as f64 * 0.1,
+            upper: (bin + 1) as f64 * 0.1,
+            rows: *rows,
+            mean_score: score_sum / *rows as f64,
+            positive_share: *positives as f64 / *rows as f64,
+        })
+        .collect()
 }
 
 /// Returns ROC AUC and log loss from per-score class counts; `None` where undefined (one
@@ -333,6 +383,7 @@ fn metric_rows(reference: &PerformanceSummary, current: &PerformanceSummary, tas
         row("Recall", get(&r, |m| m.recall), get(&c, |m| m.recall)),
         row("F1", get(&r, |m| m.f1), get(&c, |m| m.f1)),
         row("ROC AUC", get(&r, |m| m.roc_auc), get(&c, |m| m.roc_auc)),
+        row("PR AUC", get(&r, |m| m.pr_auc), get(&c, |m| m.pr_auc)),
         row("Log loss", get(&r, |m| m.log_loss), get(&c, |m| m.log_loss)),
         row("Macro precision", get(&r, |m| Some(m.macro_precision)), get(&c, |m| Some(m.macro_precision))),
         row("Macro recall", get(&r, |m| Some(m.macro_recall)), get(&c, |m| Some(m.macro_recall))),
@@ -370,6 +421,7 @@ pub async fn performance_report(
             labels: Vec::new(),
             classes: Vec::new(),
             confusion_matrix: Vec::new(),
+            calibration: Vec::new(),
             over_time: charts::drift_over_time("", &[], false, (0, 0), "baseline"),
         });
     };
@@ -425,6 +477,7 @@ pub(crate) async fn performance_of_view(db: &Db, view: &ResolvedView, drift: cra
     } else {
         Vec::new()
     };
+    let calibration = classified.as_ref().map(|m| m.calibration.clone()).unwrap_or_default();
     let confusion_matrix = classified.map(|m| m.confusion_matrix).unwrap_or_default();
 
     // The main metric per day: accuracy for classification, MAE for regression.
@@ -444,7 +497,18 @@ pub(crate) async fn performance_of_view(db: &Db, view: &ResolvedView, drift: cra
     let yearly = !daily.is_empty() && daily.iter().all(|(day, _)| format_day(*day).ends_with("-01-01"));
     let over_time = charts::drift_over_time(metric_name, &points, yearly, (view.from_day_ms, view.to_day_ms), "baseline");
 
-    Ok(PerformanceReport { drift, task: task.into(), reference_rows, current_rows, metrics, labels, classes, confusion_matrix, over_time })
+    Ok(PerformanceReport {
+        drift,
+        task: task.into(),
+        reference_rows,
+        current_rows,
+        metrics,
+        labels,
+        classes,
+        confusion_matrix,
+        calibration,
+        over_time,
+    })
 }
 
 /// Lists every label seen on either side with its scores on the baseline and in the window.
@@ -494,6 +558,13 @@ mod tests {
         assert!((metrics.f1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert!((metrics.roc_auc.unwrap() - 0.75).abs() < 1e-12);
         assert!((metrics.log_loss.unwrap() - 0.5919186453876236).abs() < 1e-12);
+        // average_precision_score 0.8055555555555556; calibration_curve(n_bins=10) gives
+        // fractions of positives [0, 1, 0.5, 1] at mean scores [0.1, 0.3, 0.6, 0.8].
+        assert!((metrics.pr_auc.unwrap() - 0.8055555555555556).abs() < 1e-12);
+        let shares: Vec<f64> = metrics.calibration.iter().map(|bin| bin.positive_share).collect();
+        let means: Vec<f64> = metrics.calibration.iter().map(|bin| bin.mean_score).collect();
+        assert_eq!(shares, vec![0.0, 1.0, 0.5, 1.0]);
+        assert!(means.iter().zip([0.1, 0.3, 0.6, 0.8]).all(|(mean, expected)| (mean - expected).abs() < 1e-12), "{means:?}");
         assert_eq!(metrics.confusion_matrix, vec![("0".to_string(), vec![1, 1]), ("1".to_string(), vec![1, 2])]);
     }
 

@@ -86,6 +86,21 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
         })
         .collect_view();
     let has_classes = !report.classes.is_empty();
+    let calibration_rows = report
+        .calibration
+        .iter()
+        .map(|bin| {
+            view! {
+                <tr>
+                    <td>{format!("{:.1} – {:.1}", bin.lower, bin.upper)}</td>
+                    <td class="num">{format_count(bin.rows)}</td>
+                    <td class="num" data-value=bin.mean_score.to_string()>{format_stat(bin.mean_score)}</td>
+                    <td class="num" data-value=bin.positive_share.to_string()>{format_stat(bin.positive_share)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_calibration = !report.calibration.is_empty();
 
     view! {
         <Title text=format!("{} performance · Orrery", report.drift.model)/>
@@ -118,6 +133,16 @@ fn view_performance(workspace: String, report: PerformanceReport) -> impl IntoVi
             <table class="data confusion" data-testid="confusion-matrix">
                 <thead><tr><th></th>{header}</tr></thead>
                 <tbody>{matrix}</tbody>
+            </table>
+        })}
+        {has_calibration.then(|| view! {
+            <h2>"Calibration (current window)"</h2>
+            <p class="muted">"Rows by prediction score in ten equal bins: a well calibrated model's positive share matches its mean score."</p>
+            <table class="data calibration" data-testid="calibration">
+                <thead>
+                    <tr><th>"Score"</th><th class="num">"Rows"</th><th class="num">"Mean score"</th><th class="num">"Positive share"</th></tr>
+                </thead>
+                <tbody>{calibration_rows}</tbody>
             </table>
         })}
         <h2>"Over time"</h2>
