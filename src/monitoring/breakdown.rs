@@ -91,7 +91,8 @@ fn format_number(value: f64) -> String {
 }
 
 /// Picks the inner edges that cut a numeric column into bins of about equal baseline rows.
-/// Repeated edges (a value that fills more than one bin) collapse into one.
+/// Repeated edges (a value that fills more than one bin) collapse into one. A baseline with a
+/// single value is cut at it, so window values below it form their own segment.
 fn quantile_edges(summary: &ColumnSummary) -> Vec<f64> {
     let total: u64 = summary.numbers.iter().map(|(_, count)| count).sum();
     let mut edges: Vec<f64> = Vec::new();
@@ -109,6 +110,9 @@ fn quantile_edges(summary: &ColumnSummary) -> Vec<f64> {
             next_bin += 1;
         }
         seen += count;
+    }
+    if edges.is_empty() {
+        edges.extend(summary.numbers.first().map(|(value, _)| *value));
     }
     edges
 }
@@ -312,6 +316,14 @@ mod tests {
         let summary = numbers(&[(0.0, 70), (1.0, 10), (2.0, 10), (3.0, 10)]);
 
         assert_eq!(quantile_edges(&summary), vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn quantile_edges_cut_a_single_value() {
+        let summary = numbers(&[(20.0, 50)]);
+
+        assert_eq!(quantile_edges(&summary), vec![20.0]);
+        assert_eq!(quantile_edges(&ColumnSummary::default()), Vec::<f64>::new());
     }
 
     #[test]
