@@ -227,7 +227,7 @@ test('the versions tab compares a retrained version with the first on the same d
 
   // scikit-learn 1.9.1 accuracy_score(delayed, y_pred) on the flights whose UTC day is
   // 2013-07-02 to 2014-01-01: v2, then v1. (The window starts on July 2 because July 1 UTC
-  // also holds June 30 evening flights, which only v1 scored.)
+  // also contains June 30 evening flights, which only v1 scored.)
   const accuracy = await page.$$eval('[data-testid=version-metrics] tr[data-metric="Accuracy"] td[data-value]', (cells) => cells.map((cell) => Number(cell.dataset.value)));
   assert.ok(Math.abs(accuracy[0] - 0.8999168033182213) < 1e-9, `v2 accuracy ${accuracy[0]}`);
   assert.ok(Math.abs(accuracy[1] - 0.9002966142567763) < 1e-9, `v1 accuracy ${accuracy[1]}`);

@@ -373,8 +373,8 @@ pub(crate) fn drift_row(
             (row, Some(drift))
         }
         Err(error) => {
-            // With one side empty, Evidently's pick would see too few values and name a test
-            // meant for two categories; the column's override or the side with data decides.
+            // With one side empty, Evidently's pick counts too few values and names a test meant
+            // for two categories. So the column's override, or the side with data, decides.
             let (reference_total, current_total) = (reference_distribution.total(), current_distribution.total());
             let method = match spec.drift_method.as_deref().and_then(StatMethod::from_name) {
                 Some(method) => method,

@@ -301,15 +301,20 @@ impl SummaryBuilder {
 mod tests {
     use super::*;
 
-    /// Builds a bounded summary of `count` distinct values: `scale` times a uniform-looking
-    /// sequence (the fractional parts of multiples of the golden ratio) plus `shift`.
-    fn spread(count: usize, scale: f64, shift: f64) -> ColumnSummary {
+    /// Counts `count` distinct values: `scale` times a uniform-looking sequence (the
+    /// fractional parts of multiples of the golden ratio) plus `shift`.
+    fn spread_builder(count: usize, scale: f64, shift: f64) -> SummaryBuilder {
         let mut builder = SummaryBuilder::default();
         for index in 0..count {
             let unit = (index as f64 * 0.618_033_988_749_894_9).fract();
             builder.add_number(unit * scale + shift);
         }
-        builder.finish_bounded()
+        builder
+    }
+
+    /// Builds the bounded summary of [`spread_builder`]'s values, as stored summaries are.
+    fn spread(count: usize, scale: f64, shift: f64) -> ColumnSummary {
+        spread_builder(count, scale, shift).finish_bounded()
     }
 
     #[test]
@@ -363,18 +368,11 @@ mod tests {
         };
         let reference = spread(150_000, 100.0, 1.0);
         let current = spread(120_000, 110.0, 3.0);
-        let exact_builder = |count, scale, shift| {
-            let mut builder = SummaryBuilder::default();
-            for index in 0..count {
-                let unit = (index as f64 * 0.618_033_988_749_894_9).fract();
-                builder.add_number(unit * scale + shift);
-            }
-            let mut numbers: Vec<(f64, u64)> = builder.numbers.iter().map(|(bits, count)| (f64::from_bits(*bits), *count)).collect();
-            numbers.sort_by(|a, b| a.0.total_cmp(&b.0));
-            ColumnSummary { rows: count as u64, numbers, ..ColumnSummary::default() }
-        };
-        let (exact_reference, exact_current) = (exact_builder(150_000, 100.0, 1.0), exact_builder(120_000, 110.0, 3.0));
-        assert!(reference.sketched && current.sketched && !exact_reference.sketched);
+        let exact_reference = spread_builder(150_000, 100.0, 1.0).finish();
+        let exact_current = spread_builder(120_000, 110.0, 3.0).finish();
+        assert!(reference.sketched);
+        assert!(current.sketched);
+        assert!(!exact_reference.sketched);
 
         let mean_abs = |summary: &ColumnSummary| {
             summary.numbers.iter().map(|(value, count)| value.abs() * *count as f64).sum::<f64>() / summary.valid_rows() as f64

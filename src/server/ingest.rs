@@ -90,7 +90,7 @@ async fn list_models(
 }
 
 /// Defines the GET handler of a model report: it checks that the user may read the workspace,
-/// then answers with `$build(db, workspace_id, model, query)` as JSON.
+/// then responds with `$build(db, workspace_id, model, query)` as JSON.
 macro_rules! model_report_handler {
     ($name:ident, $build:path) => {
         async fn $name(

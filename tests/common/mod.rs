@@ -211,8 +211,8 @@ pub async fn api_token(db: &Db, user_id: i64) -> String {
     token.secret
 }
 
-/// Maximum time a test body may run. The slowest takes a few seconds; a body still running after
-/// this has hung, and failing it names the test instead of stalling the whole run.
+/// Maximum time a test body may run. The slowest takes a few seconds, so a body still running
+/// after this has hung. Failing it names the test instead of stalling the whole run.
 pub const TEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn within_time_limit(body: impl std::future::Future<Output = ()>) {
