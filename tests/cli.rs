@@ -97,7 +97,8 @@ async fn token_create_then_ingest_file() {
     .await
     .unwrap();
     assert!(!rejected.status.success());
-    assert!(String::from_utf8_lossy(&rejected.stderr).contains("API token is invalid"));
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert!(stderr.contains("API token is invalid"), "{stderr}");
     server.abort();
 }
 
