@@ -52,6 +52,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         percent_encode(&file_name),
     );
 
+    check_target(&args).await?;
+
     let progress = ProgressBar::new(size);
     progress.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
@@ -97,6 +99,33 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         for row in rows {
             println!("  skipped: {}", row["message"].as_str().unwrap_or(""));
         }
+    }
+    Ok(())
+}
+
+/// Checks the token, the workspace and the model with one small request before the upload.
+/// A server that rejects a streamed upload closes the connection before reading the body, so
+/// the client often sees a broken connection instead of the server's message.
+async fn check_target(args: &IngestArgs) -> anyhow::Result<()> {
+    let url = format!("{}/api/v1/workspaces/{}/models", args.server.trim_end_matches('/'), percent_encode(&args.workspace));
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&args.token)
+        .send()
+        .await
+        .map_err(|error| anyhow::anyhow!("could not reach {}: {error}", args.server))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("ingestion failed ({status}): {}", body["message"].as_str().unwrap_or("no message"));
+    }
+    let known = body["models"].as_array().is_some_and(|models| models.iter().any(|model| model["name"] == args.model.as_str()));
+    if !known {
+        anyhow::bail!(
+            "model \"{}\" not found in workspace \"{}\"; create it on the workspace page or with the API first",
+            args.model,
+            args.workspace
+        );
     }
     Ok(())
 }
