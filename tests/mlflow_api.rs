@@ -350,8 +350,8 @@ async fn repeated_point_stored_once(app: &TestApp) {
     let (_, _, token) = owner_of(app, "alice", "team").await;
     let experiment_id = create_experiment(app, &token, "repeats").await;
     let run_id = create_run(app, &token, &experiment_id, "repeats").await;
-    // MLflow 3 sends a run's points again when it logs a model. The metrics_point index
-    // keeps each distinct (step, timestamp, value) once, and a NaN point is no exception.
+    // MLflow 3 sends a run's points again when it logs a model. History reads return each
+    // distinct (step, timestamp, value) once, and a NaN point is no exception.
     let points = json!([
         { "key": "loss", "value": 0.5, "timestamp": 1000, "step": 0 },
         { "key": "loss", "value": "NaN", "timestamp": 1100, "step": 1 },
@@ -367,6 +367,38 @@ async fn repeated_point_stored_once(app: &TestApp) {
     assert_eq!(steps, [0, 1], "each point once: {history}");
 }
 on_both_databases!(repeated_point_stored_once_on, repeated_point_stored_once);
+
+async fn metric_values_read_back_exactly(app: &TestApp) {
+    let (_, _, token) = owner_of(app, "alice", "team").await;
+    let experiment_id = create_experiment(app, &token, "exact").await;
+    let run_id = create_run(app, &token, &experiment_id, "exact").await;
+    // Values whose shortest decimal form needs 16 or 17 significant digits, the extremes of
+    // f64, and the special values MLflow's JSON writes as strings.
+    let values = [
+        ("a_sum", json!(0.1 + 0.2)),
+        ("b_third", json!(1.0 / 3.0)),
+        ("c_tiny", json!(5e-324)),
+        ("d_huge", json!(f64::MAX)),
+        ("e_negative_infinity", json!("-Infinity")),
+        ("f_nan", json!("NaN")),
+    ];
+    let metrics: Vec<Value> =
+        values.iter().map(|(key, value)| json!({ "key": key, "value": value, "timestamp": 1000, "step": 3 })).collect();
+    let (status, body) = log_batch(app, &token, &run_id, json!(metrics), json!([])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, run) = get(app, &token, "/runs/get", &[("run_id", &run_id)]).await;
+
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let read = run["run"]["data"]["metrics"].as_array().expect("metrics listed").clone();
+    let keys: Vec<&str> = read.iter().map(|metric| metric["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, values.iter().map(|(key, _)| *key).collect::<Vec<_>>());
+    for ((key, sent), metric) in values.iter().zip(&read) {
+        assert_eq!(&metric["value"], sent, "{key}: {metric}");
+        assert_eq!(metric["step"], 3, "{key}: {metric}");
+    }
+}
+on_both_databases!(metric_values_read_back_exactly_on, metric_values_read_back_exactly);
 
 // ---- Run search -----------------------------------------------------------------------
 

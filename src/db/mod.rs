@@ -112,6 +112,10 @@ impl Db {
 
         let db = Db { pool, backend };
         db.migrate().await?;
+        let moved = db.move_metric_rows_to_blocks().await?;
+        if moved > 0 {
+            tracing::info!(points = moved, "moved metric points stored one per row into packed blocks");
+        }
         Ok(db)
     }
 

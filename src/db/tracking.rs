@@ -8,6 +8,7 @@ use sqlx::{Any, Row};
 
 use super::{now_ms, Db};
 use crate::tracking::search::{Clause, Field, Op, OrderBy, Value};
+use crate::tracking::series::{self, SeriesPoint};
 use crate::tracking::{DatasetInput, Experiment, LoggedModel, MetricPoint, Run, RunDetail};
 
 /// A value bound into a query built at run time.
@@ -16,6 +17,7 @@ pub enum SqlValue {
     Int(i64),
     Float(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// Binds `values` in order to a query whose text uses `$1`, `$2`, ….
@@ -25,6 +27,7 @@ pub fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, values: &'q [Sq
             SqlValue::Int(number) => query.bind(*number),
             SqlValue::Float(number) => query.bind(*number),
             SqlValue::Text(text) => query.bind(text.as_str()),
+            SqlValue::Bytes(bytes) => query.bind(bytes.as_slice()),
         };
     }
     query
@@ -142,6 +145,14 @@ impl PairTable {
     }
 }
 
+/// Parses a column that [`Db::json_rows`] filled; an empty text means no rows.
+fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, sqlx::Error> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(text).map_err(|error| sqlx::Error::Decode(format!("a JSON column from the database is invalid: {error}").into()))
+}
+
 fn pairs(rows: &[AnyRow]) -> Result<Vec<(String, String)>, sqlx::Error> {
     rows.iter().map(|row| Ok((row.try_get("key")?, row.try_get("value")?))).collect()
 }
@@ -212,6 +223,78 @@ fn latest_per_key(points: &[MetricPoint]) -> Vec<&MetricPoint> {
         }
     }
     latest.into_values().collect()
+}
+
+/// Stores the points of one log call as one block per key, in logged order.
+async fn insert_metric_blocks(
+    transaction: &mut sqlx::Transaction<'static, Any>,
+    run_id: i64,
+    metrics: &[MetricPoint],
+) -> Result<(), sqlx::Error> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
+    let mut by_key: Vec<(&str, Vec<SeriesPoint>)> = Vec::new();
+    let mut positions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for point in metrics {
+        let position = *positions.entry(point.key.as_str()).or_insert_with(|| {
+            by_key.push((point.key.as_str(), Vec::new()));
+            by_key.len() - 1
+        });
+        by_key[position].1.push(SeriesPoint { step: point.step, timestamp_ms: point.timestamp_ms, value: point.value });
+    }
+    let mut binds = Binds::default();
+    let rows: Vec<String> = by_key
+        .iter()
+        .map(|(key, points)| {
+            let run = binds.int(run_id);
+            let key = binds.text(key);
+            let block = binds.push(SqlValue::Bytes(series::pack(points)));
+            format!("({run}, {key}, {block})")
+        })
+        .collect();
+    let sql = format!("INSERT INTO metric_blocks (run_id, key, points) VALUES {}", rows.join(", "));
+    bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
+    Ok(())
+}
+
+/// Moves each key's latest point into `latest_metrics` when it is later than the stored one:
+/// a higher step, then a later time, then a larger value, as MLflow orders them.
+async fn upsert_latest_metrics(
+    transaction: &mut sqlx::Transaction<'static, Any>,
+    run_id: i64,
+    metrics: &[MetricPoint],
+) -> Result<(), sqlx::Error> {
+    let latest = latest_per_key(metrics);
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let mut binds = Binds::default();
+    let rows: Vec<String> = latest
+        .iter()
+        .map(|point| {
+            let (value, is_nan) = nan_parts(point.value);
+            let run = binds.int(run_id);
+            let key = binds.text(&point.key);
+            let value = binds.push(SqlValue::Float(value));
+            let is_nan = binds.int(is_nan);
+            let timestamp = binds.int(point.timestamp_ms);
+            let step = binds.int(point.step);
+            format!("({run}, {key}, CASE WHEN {is_nan} = 1 THEN NULL ELSE {value} END, {is_nan}, {timestamp}, {step})")
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp_ms, step) VALUES {}
+         ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+             timestamp_ms = excluded.timestamp_ms, step = excluded.step
+         WHERE excluded.step > latest_metrics.step
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms > latest_metrics.timestamp_ms)
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms = latest_metrics.timestamp_ms
+                AND COALESCE(excluded.value, 0) > COALESCE(latest_metrics.value, 0))",
+        rows.join(", ")
+    );
+    bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
+    Ok(())
 }
 
 /// Splits a metric value into a finite number to bind and a NaN flag. The SQL writes NULL
@@ -553,30 +636,7 @@ impl Db {
                     .await?;
             }
         }
-        // One multi-row INSERT per 500 points keeps a 1,000-point batch to two statements.
-        for chunk in metrics.chunks(500) {
-            let mut binds = Binds::default();
-            let mut rows = Vec::with_capacity(chunk.len());
-            for point in chunk {
-                let (value, is_nan) = nan_parts(point.value);
-                let value = binds.push(SqlValue::Float(value));
-                rows.push(format!(
-                    "({}, {}, {value}, {is_nan}, {}, {})",
-                    binds.int(run_id),
-                    binds.text(&point.key),
-                    binds.int(point.timestamp_ms),
-                    binds.int(point.step)
-                ));
-            }
-            // A point logged again (MLflow 3 re-sends a run's metrics with the model's id
-            // when it logs a model) is stored once, as on an MLflow server.
-            let sql = format!(
-                "INSERT INTO metrics (run_id, key, value, is_nan, timestamp_ms, step) VALUES {}
-                 ON CONFLICT (run_id, key, step, timestamp_ms, value, is_nan) DO NOTHING",
-                rows.join(", ")
-            );
-            bind_all(sqlx::query(&sql), &binds.values).execute(&mut *transaction).await?;
-        }
+        insert_metric_blocks(&mut transaction, run_id, metrics).await?;
         for (logged_model_id, point) in model_metrics {
             let (value, is_nan) = nan_parts(point.value);
             sqlx::query(
@@ -594,27 +654,7 @@ impl Db {
             .execute(&mut *transaction)
             .await?;
         }
-        for point in latest_per_key(metrics) {
-            let (value, is_nan) = nan_parts(point.value);
-            sqlx::query(
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp_ms, step)
-                 VALUES ($1, $2, CASE WHEN $4 = 1 THEN NULL ELSE $3 END, $4, $5, $6)
-                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
-                     timestamp_ms = excluded.timestamp_ms, step = excluded.step
-                 WHERE excluded.step > latest_metrics.step
-                    OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms > latest_metrics.timestamp_ms)
-                    OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms = latest_metrics.timestamp_ms
-                        AND COALESCE(excluded.value, 0) > COALESCE(latest_metrics.value, 0))",
-            )
-            .bind(run_id)
-            .bind(&point.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(point.timestamp_ms)
-            .bind(point.step)
-            .execute(&mut *transaction)
-            .await?;
-        }
+        upsert_latest_metrics(&mut transaction, run_id, metrics).await?;
         transaction.commit().await?;
         Ok(Ok(()))
     }
@@ -658,7 +698,10 @@ impl Db {
         transaction.commit().await
     }
 
-    /// Loads params, tags, latest metrics and inputs of many runs with one query per kind.
+    /// Loads params, tags, latest metrics, inputs and outputs of many runs with one query per
+    /// 900 runs. Each kind comes back as one JSON array in one column, because the SQLite
+    /// driver hands rows one at a time from its worker thread and a search page would
+    /// otherwise wait on about ten rows per run.
     pub async fn run_details(&self, runs: Vec<Run>) -> Result<Vec<RunDetail>, sqlx::Error> {
         let mut details: Vec<RunDetail> = runs
             .into_iter()
@@ -668,122 +711,151 @@ impl Db {
             details.iter().enumerate().map(|(position, detail)| (detail.run.id, position)).collect();
         for chunk in details.iter().map(|detail| detail.run.id).collect::<Vec<_>>().chunks(900) {
             let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-            for row in sqlx::query(&format!("SELECT run_id, key, value FROM run_params WHERE run_id IN ({ids}) ORDER BY key"))
-                .fetch_all(&self.pool)
-                .await?
-            {
-                let position = index[&row.try_get::<i64, _>("run_id")?];
-                details[position].params.push((row.try_get("key")?, row.try_get("value")?));
+            let value = self.exact_float_text("value");
+            let sql = format!(
+                "SELECT {} AS params, {} AS tags, {} AS metrics, {} AS outputs, {} AS inputs",
+                self.json_rows("run_id, key, value", &format!("FROM run_params WHERE run_id IN ({ids})")),
+                self.json_rows("run_id, key, value", &format!("FROM run_tags WHERE run_id IN ({ids})")),
+                self.json_rows(
+                    &format!("run_id, key, {value}, is_nan, timestamp_ms, step"),
+                    &format!("FROM latest_metrics WHERE run_id IN ({ids})")
+                ),
+                self.json_rows(
+                    "o.run_id, l.model_uuid, o.step",
+                    &format!("FROM run_outputs o JOIN logged_models l ON l.id = o.logged_model_id WHERE o.run_id IN ({ids})")
+                ),
+                self.json_rows(
+                    "i.run_id, i.tags_json, d.name, d.digest, d.source_type, d.source, d.schema_json, d.profile_json",
+                    &format!("FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id WHERE i.run_id IN ({ids})")
+                ),
+            );
+            let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+            let column = |name: &str| -> Result<String, sqlx::Error> { Ok(row.try_get::<Option<String>, _>(name)?.unwrap_or_default()) };
+
+            for (run_id, key, value) in json_column::<(i64, String, String)>(&column("params")?)? {
+                details[index[&run_id]].params.push((key, value));
             }
-            for row in sqlx::query(&format!("SELECT run_id, key, value FROM run_tags WHERE run_id IN ({ids}) ORDER BY key"))
-                .fetch_all(&self.pool)
-                .await?
-            {
-                let position = index[&row.try_get::<i64, _>("run_id")?];
-                details[position].tags.push((row.try_get("key")?, row.try_get("value")?));
+            for (run_id, key, value) in json_column::<(i64, String, String)>(&column("tags")?)? {
+                details[index[&run_id]].tags.push((key, value));
             }
-            for row in sqlx::query(&format!(
-                "SELECT run_id, key, value, is_nan, timestamp_ms, step FROM latest_metrics WHERE run_id IN ({ids}) ORDER BY key"
-            ))
-            .fetch_all(&self.pool)
-            .await?
-            {
-                let position = index[&row.try_get::<i64, _>("run_id")?];
-                details[position].metrics.push(metric_from_row(&row)?);
+            type MetricColumns = (i64, String, Option<String>, i64, i64, i64);
+            for (run_id, key, value, is_nan, timestamp_ms, step) in json_column::<MetricColumns>(&column("metrics")?)? {
+                let value = match value {
+                    Some(text) if is_nan == 0 => text
+                        .parse()
+                        .map_err(|_| sqlx::Error::Decode(format!("metric value \"{text}\" is not a number").into()))?,
+                    _ => f64::NAN,
+                };
+                details[index[&run_id]].metrics.push(MetricPoint { key, value, timestamp_ms, step });
             }
-            for row in sqlx::query(&format!(
-                "SELECT o.run_id, l.model_uuid, o.step FROM run_outputs o JOIN logged_models l ON l.id = o.logged_model_id
-                 WHERE o.run_id IN ({ids}) ORDER BY o.step, l.model_uuid"
-            ))
-            .fetch_all(&self.pool)
-            .await?
-            {
-                let position = index[&row.try_get::<i64, _>("run_id")?];
-                details[position].outputs.push((row.try_get("model_uuid")?, row.try_get("step")?));
+            for (run_id, model_uuid, step) in json_column::<(i64, String, i64)>(&column("outputs")?)? {
+                details[index[&run_id]].outputs.push((model_uuid, step));
             }
-            for row in sqlx::query(&format!(
-                "SELECT i.run_id, i.tags_json, d.name, d.digest, d.source_type, d.source, d.schema_json, d.profile_json
-                 FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id WHERE i.run_id IN ({ids}) ORDER BY d.name"
-            ))
-            .fetch_all(&self.pool)
-            .await?
-            {
-                let position = index[&row.try_get::<i64, _>("run_id")?];
-                let tags_json: String = row.try_get("tags_json")?;
-                details[position].inputs.push(DatasetInput {
-                    name: row.try_get("name")?,
-                    digest: row.try_get("digest")?,
-                    source_type: row.try_get("source_type")?,
-                    source: row.try_get("source")?,
-                    schema: row.try_get("schema_json")?,
-                    profile: row.try_get("profile_json")?,
+            type InputColumns = (i64, String, String, String, String, String, Option<String>, Option<String>);
+            for (run_id, tags_json, name, digest, source_type, source, schema, profile) in json_column::<InputColumns>(&column("inputs")?)? {
+                details[index[&run_id]].inputs.push(DatasetInput {
+                    name,
+                    digest,
+                    source_type,
+                    source,
+                    schema,
+                    profile,
                     tags: serde_json::from_str(&tags_json).unwrap_or_default(),
                 });
             }
         }
+        for detail in &mut details {
+            detail.params.sort();
+            detail.tags.sort();
+            detail.metrics.sort_by(|a, b| a.key.cmp(&b.key));
+            detail.outputs.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            detail.inputs.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         Ok(details)
+    }
+
+    /// Returns a scalar subquery that gathers `columns` of the rows `from` selects into one
+    /// JSON array of arrays, as text. Its value is NULL or `[]` when no row matches.
+    fn json_rows(&self, columns: &str, from: &str) -> String {
+        match self.backend {
+            super::Backend::Sqlite => format!("(SELECT json_group_array(json_array({columns})) {from})"),
+            super::Backend::Postgres => format!("(SELECT json_agg(json_build_array({columns}))::text {from})"),
+        }
+    }
+
+    /// Returns SQL that renders the float column `column` as text that parses back to the
+    /// same number (SQLite's JSON and text casts keep only 15 significant digits).
+    fn exact_float_text(&self, column: &str) -> String {
+        match self.backend {
+            super::Backend::Sqlite => format!("CASE WHEN {column} IS NULL THEN NULL ELSE printf('%!.17g', {column}) END"),
+            // PostgreSQL 12 and later print the shortest text that reads back exactly.
+            super::Backend::Postgres => format!("{column}::text"),
+        }
+    }
+
+    /// Returns a metric's points in step order, then time order, each distinct point once.
+    pub async fn metric_points(&self, run_id: i64, key: &str) -> Result<Vec<SeriesPoint>, sqlx::Error> {
+        let blocks: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT points FROM metric_blocks WHERE run_id = $1 AND key = $2 ORDER BY id")
+                .bind(run_id)
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut points = Vec::new();
+        for block in &blocks {
+            series::unpack(block, &mut points).map_err(|message| sqlx::Error::Decode(message.into()))?;
+        }
+        Ok(series::merge(points))
     }
 
     /// Returns one page of a metric's points in step order.
     pub async fn metric_history(&self, run_id: i64, key: &str, limit: i64, offset: i64) -> Result<Vec<MetricPoint>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT key, value, is_nan, timestamp_ms, step FROM metrics WHERE run_id = $1 AND key = $2
-             ORDER BY step, timestamp_ms, id LIMIT $3 OFFSET $4",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(metric_from_row).collect()
+        let points = self.metric_points(run_id, key).await?;
+        let page = points
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(0))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|point| MetricPoint { key: key.to_string(), value: point.value, timestamp_ms: point.timestamp_ms, step: point.step })
+            .collect();
+        Ok(page)
     }
 
-    /// Returns a metric's finite points for a chart, with the number of points logged. A
-    /// series longer than `4 * buckets` is reduced in the database: the steps are cut into
-    /// `buckets` equal ranges, and each range gives its lowest value at its first step and its
-    /// highest value at its last step, so peaks keep their height and the x position moves
-    /// by less than one range.
+    /// Returns a metric's finite points for a chart, reduced to at most `2 * buckets + 2`
+    /// points by [`series::reduce`], and the number of points logged that are not NaN.
     pub async fn metric_series(&self, run_id: i64, key: &str, buckets: i64) -> Result<(Vec<(i64, f64)>, u64), sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS points, MIN(step) AS first_step, MAX(step) AS last_step FROM metrics
-             WHERE run_id = $1 AND key = $2 AND is_nan = 0",
-        )
-        .bind(run_id)
-        .bind(key)
-        .fetch_one(&self.pool)
-        .await?;
-        let points: i64 = row.try_get("points")?;
-        if points <= buckets * 4 {
-            let all = self.metric_history(run_id, key, points.max(1), 0).await?;
-            let finite = all.into_iter().filter(|point| point.value.is_finite()).map(|point| (point.step, point.value)).collect();
-            return Ok((finite, points as u64));
-        }
-        let first: i64 = row.try_get("first_step")?;
-        let last: i64 = row.try_get("last_step")?;
-        let width = ((last - first) / buckets).max(1) + 1;
-        let rows = sqlx::query(
-            "SELECT MIN(step) AS low_step, MAX(step) AS high_step, MIN(value) AS low, MAX(value) AS high FROM metrics
-             WHERE run_id = $1 AND key = $2 AND is_nan = 0
-               AND value > -1.0e308 AND value < 1.0e308
-             GROUP BY (step - $3) / $4 ORDER BY MIN(step)",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(first)
-        .bind(width)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut series = Vec::with_capacity(rows.len() * 2);
-        for row in rows {
-            let (low_step, high_step): (i64, i64) = (row.try_get("low_step")?, row.try_get("high_step")?);
-            let (low, high): (f64, f64) = (row.try_get("low")?, row.try_get("high")?);
-            series.push((low_step, low));
-            if high_step != low_step || high != low {
-                series.push((high_step, high));
+        let points = self.metric_points(run_id, key).await?;
+        let logged = points.iter().filter(|point| !point.value.is_nan()).count() as u64;
+        Ok((series::reduce(&points, usize::try_from(buckets).unwrap_or(1)), logged))
+    }
+
+    /// Moves points stored one per row in the `metrics` table, by versions before packed
+    /// blocks, into `metric_blocks`, 50,000 rows per transaction. Returns the rows moved.
+    /// Two replicas starting together may both copy a row, which is harmless because reads
+    /// drop repeated points.
+    pub async fn move_metric_rows_to_blocks(&self) -> Result<u64, sqlx::Error> {
+        let mut moved = 0u64;
+        loop {
+            let mut transaction = self.begin_write().await?;
+            let rows = sqlx::query(
+                "SELECT id, run_id, key, value, is_nan, timestamp_ms, step FROM metrics ORDER BY id LIMIT 50000",
+            )
+            .fetch_all(&mut *transaction)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(moved);
+            };
+            let last_id: i64 = last.try_get("id")?;
+            let mut by_run: std::collections::BTreeMap<i64, Vec<MetricPoint>> = std::collections::BTreeMap::new();
+            for row in &rows {
+                by_run.entry(row.try_get("run_id")?).or_default().push(metric_from_row(row)?);
             }
+            for (run_id, points) in &by_run {
+                insert_metric_blocks(&mut transaction, *run_id, points).await?;
+            }
+            sqlx::query("DELETE FROM metrics WHERE id <= $1").bind(last_id).execute(&mut *transaction).await?;
+            transaction.commit().await?;
+            moved += rows.len() as u64;
         }
-        Ok((series, points as u64))
     }
 
     /// Searches runs of the given projects with MLflow's filter and ordering.

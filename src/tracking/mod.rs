@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod charts;
 pub mod promotion;
 pub mod search;
+pub mod series;
 pub mod views;
 pub mod webhooks;
 
