@@ -615,6 +615,84 @@ async fn artifacts_round_trip(app: &TestApp) {
 }
 on_both_databases!(artifacts_round_trip_on, artifacts_round_trip);
 
+/// Sends one part to the URL mpu/create returned, without credentials as the MLflow client
+/// does, and returns the status and the ETag header.
+async fn put_part(app: &TestApp, url: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+    let path = url.split_once("://").and_then(|(_, rest)| rest.split_once('/')).map(|(_, path)| format!("/{path}")).unwrap();
+    let response = app.send(Request::put(path).body(Body::from(bytes)).unwrap()).await;
+    let etag = response.headers().get(header::ETAG).map(|value| value.to_str().unwrap().to_string()).unwrap_or_default();
+    (response.status(), etag)
+}
+
+async fn multipart_upload_round_trip(app: &TestApp) {
+    let (_, _, token) = owner_of(app, "alice", "team").await;
+    let (_, _, other_token) = owner_of(app, "bob", "other").await;
+    let experiment_id = create_experiment(app, &token, "multipart").await;
+    let run_id = create_run(app, &token, &experiment_id, "multipart").await;
+    let root = artifact_root(&get_run(app, &token, &run_id).await);
+    let mpu = "/api/2.0/mlflow-artifacts/mpu";
+    let bytes: Vec<u8> = (0..700_000_u32).map(|index| (index.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let chunks: Vec<Vec<u8>> = bytes.chunks(300_000).map(<[u8]>::to_vec).collect();
+
+    let create_body = json!({ "path": "/home/me/weights.bin", "num_parts": chunks.len() });
+    let mut request = mlflow_request("POST", &format!("{mpu}/create/{root}/model"), &token, None, Some(&create_body));
+    request.headers_mut().insert(header::HOST, "orrery.example:8080".parse().unwrap());
+    let (status, created) = send_json(app, request).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let upload_id = created["upload_id"].as_str().unwrap().to_string();
+    let credentials = created["credentials"].as_array().unwrap().clone();
+    assert_eq!(credentials.len(), 3, "{created}");
+    // Parts go up in reverse order; the ETag is the part's SHA-256, quoted.
+    let mut parts = Vec::new();
+    for (credential, chunk) in credentials.iter().zip(&chunks).rev() {
+        assert!(credential["url"].as_str().unwrap().starts_with("http://orrery.example:8080/api/"), "{credential}");
+        let (status, etag) = put_part(app, credential["url"].as_str().unwrap(), chunk.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(etag.len(), 66, "{etag}");
+        parts.insert(0, json!({ "part_number": credential["part_number"], "etag": etag, "url": credential["url"] }));
+    }
+    let complete_body = json!({ "path": "weights.bin", "upload_id": upload_id, "parts": parts });
+
+    let wrong_workspace =
+        send_json(app, mlflow_request("POST", &format!("{mpu}/complete/{root}/model"), &other_token, None, Some(&complete_body))).await;
+    let wrong_folder =
+        send_json(app, mlflow_request("POST", &format!("{mpu}/complete/{root}/other"), &token, None, Some(&complete_body))).await;
+    assert_error(&wrong_workspace, StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST");
+    assert_error(&wrong_folder, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+    let (status, completed) =
+        send_json(app, mlflow_request("POST", &format!("{mpu}/complete/{root}/model"), &token, None, Some(&complete_body))).await;
+
+    assert_eq!(status, StatusCode::OK, "{completed}");
+    let (download_status, downloaded) = download_artifact(app, &token, &format!("{root}/model/weights.bin")).await;
+    assert_eq!(download_status, StatusCode::OK);
+    assert!(downloaded == bytes, "the joined file is byte-equal to the parts");
+    let late = put_part(app, credentials[0]["url"].as_str().unwrap(), b"late".to_vec()).await;
+    assert_eq!(late.0, StatusCode::NOT_FOUND, "a completed upload takes no more parts");
+    let (_, listing) = list_artifacts(app, &token, &format!("{root}/model")).await;
+    assert_eq!(listing["files"], json!([{ "path": "weights.bin", "is_dir": false, "file_size": bytes.len() }]));
+
+    // An aborted upload leaves no file.
+    let abort_create = json!({ "path": "dropped.bin", "num_parts": 1 });
+    let mut request = mlflow_request("POST", &format!("{mpu}/create/{root}"), &token, None, Some(&abort_create));
+    request.headers_mut().insert(header::HOST, "127.0.0.1".parse().unwrap());
+    let (_, created) = send_json(app, request).await;
+    let abort_id = created["upload_id"].as_str().unwrap().to_string();
+    let (status, _) = put_part(app, created["credentials"][0]["url"].as_str().unwrap(), b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::OK);
+    let abort_body = json!({ "path": "dropped.bin", "upload_id": abort_id });
+    let (status, aborted) = send_json(app, mlflow_request("POST", &format!("{mpu}/abort/{root}"), &token, None, Some(&abort_body))).await;
+    assert_eq!(status, StatusCode::OK, "{aborted}");
+    let (missing, _) = download_artifact(app, &token, &format!("{root}/dropped.bin")).await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+
+    let too_many = json!({ "path": "huge.bin", "num_parts": 10_001 });
+    let rejected = send_json(app, mlflow_request("POST", &format!("{mpu}/create/{root}"), &token, None, Some(&too_many))).await;
+    assert_error(&rejected, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+    let bad_part = put_part(app, &format!("http://host{mpu}/parts/{abort_id}/first"), b"x".to_vec()).await;
+    assert_eq!(bad_part.0, StatusCode::BAD_REQUEST);
+}
+on_both_databases!(multipart_upload_round_trip_on, multipart_upload_round_trip);
+
 async fn artifact_dot_dot_rejected(app: &TestApp) {
     let (_, _, token) = owner_of(app, "alice", "team").await;
     let experiment_id = create_experiment(app, &token, "artifacts").await;

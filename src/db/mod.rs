@@ -128,16 +128,14 @@ impl Db {
     }
 
     /// Begins a transaction that will write. On SQLite it takes the database's write lock
-    /// at once, waiting up to the busy timeout for another writer. A deferred transaction that
-    /// reads first and writes later gets "database is locked" at once, without waiting, when
-    /// another connection wrote in between, because its snapshot is stale.
+    /// at once (BEGIN IMMEDIATE), waiting up to the busy timeout for another writer. A deferred
+    /// transaction that reads first and writes later gets "database is locked" at once, without
+    /// waiting, when another connection wrote in between, because its snapshot is stale.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
-        if self.backend == Backend::Sqlite {
-            // A write statement takes the lock even when it changes no row.
-            sqlx::query("DELETE FROM login_failures WHERE 1 = 0").execute(&mut *transaction).await?;
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
         }
-        Ok(transaction)
     }
 
     /// Checks that the database runs a trivial query.

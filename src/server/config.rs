@@ -30,6 +30,7 @@ pub struct ServerConfig {
     pub site_dir: PathBuf,
 
     /// Public URL users reach the server at; an https:// URL marks session cookies Secure.
+    /// Multipart upload URLs start with it (without it, with the request's Host header).
     #[arg(long, env = "ORRERY_PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -152,7 +152,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     }
 
     let state = AppState::new(db.clone(), config.clone());
-    spawn_cleanup(db.clone(), config.raw_retention_days);
+    spawn_cleanup(db.clone(), state.artifacts.clone(), config.raw_retention_days);
     crate::tracking::webhooks::spawn_worker(db.clone(), config.webhook_retry_ms);
 
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
@@ -164,9 +164,13 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions, old login failures and, with a retention set, raw production rows
-/// past it, every ten minutes.
-fn spawn_cleanup(db: Db, raw_retention_days: Option<u32>) {
+/// Multipart uploads not completed within this time are aborted and their parts deleted.
+const MULTIPART_UPLOAD_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// Deletes expired sessions, old login failures, multipart uploads older than
+/// [`MULTIPART_UPLOAD_MAX_AGE`] and, with a retention set, raw production rows past it, every
+/// ten minutes.
+fn spawn_cleanup(db: Db, artifacts: Arc<dyn ArtifactStore>, raw_retention_days: Option<u32>) {
     use tower_sessions::ExpiredDeletion;
     tokio::spawn(async move {
         let store = DbSessionStore::new(db.clone());
@@ -179,6 +183,11 @@ fn spawn_cleanup(db: Db, raw_retention_days: Option<u32>) {
             let cutoff = crate::db::now_ms() - auth::RATE_LIMIT_WINDOW_MS;
             if let Err(error) = db.delete_login_failures_before(cutoff).await {
                 tracing::warn!(%error, "deleting old login failures failed");
+            }
+            match artifacts.abort_stale_multipart(MULTIPART_UPLOAD_MAX_AGE).await {
+                Ok(0) => {}
+                Ok(aborted) => tracing::info!(aborted, "aborted multipart uploads left unfinished for 7 days"),
+                Err(error) => tracing::warn!(%error, "aborting stale multipart uploads failed"),
             }
             if let Some(days) = raw_retention_days {
                 let cutoff = crate::db::now_ms() - i64::from(days) * 86_400_000;

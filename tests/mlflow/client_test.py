@@ -27,6 +27,11 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 # own estimate), so a server bug would look like a hang. One retry keeps failures quick, and
 # setting MLFLOW_HTTP_REQUEST_MAX_RETRIES overrides it.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+# The server offers multipart uploads, which the client uses from 500 MiB in parts of 100 MiB by
+# default. These sizes make the large file below go up in 4 parts.
+MULTIPART_CHUNK_BYTES = 1024 * 1024
+os.environ["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(MULTIPART_CHUNK_BYTES)
+os.environ["MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE"] = str(MULTIPART_CHUNK_BYTES)
 
 import mlflow  # noqa: E402 (telemetry must be off before the import)
 import mlflow.data  # noqa: E402
@@ -34,10 +39,10 @@ import pandas as pd  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import LoggedModelStatus, Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository  # noqa: E402
 
 # Large enough that a server which buffers, truncates or re-encodes uploads shows it, small
-# enough to keep the run short. MLflow 3.18 uploads it in one PUT, because multipart upload
-# needs the server to offer it and starts at 500 MiB.
+# enough to keep the run short. It goes up as a multipart upload of 4 parts, the last 17 bytes.
 LARGE_FILE_BYTES = 3 * 1024 * 1024 + 17
 
 
@@ -302,11 +307,25 @@ class ClientTest:
         (self.folder / "nested" / "b.csv").write_text("x,y\n1,2\n")
         self.large_file = self.work / "large.bin"
         self.large_file.write_bytes(os.urandom(LARGE_FILE_BYTES))
-        with mlflow.start_run(run_id=self.run_id):
-            mlflow.log_artifact(str(self.single_file))
-            mlflow.log_artifact(str(self.large_file), artifact_path="blobs")
-            mlflow.log_artifacts(str(self.folder), artifact_path="data")
-            mlflow.log_dict({"threshold": 0.5}, "config/params.json")
+        # Count the multipart uploads the client starts, and the parts each has.
+        multipart_parts = []
+        create_multipart_upload = HttpArtifactRepository.create_multipart_upload
+
+        def counting_create(repository, *args, **kwargs):
+            response = create_multipart_upload(repository, *args, **kwargs)
+            multipart_parts.append(len(response.credentials))
+            return response
+
+        HttpArtifactRepository.create_multipart_upload = counting_create
+        try:
+            with mlflow.start_run(run_id=self.run_id):
+                mlflow.log_artifact(str(self.single_file))
+                mlflow.log_artifact(str(self.large_file), artifact_path="blobs")
+                mlflow.log_artifacts(str(self.folder), artifact_path="data")
+                mlflow.log_dict({"threshold": 0.5}, "config/params.json")
+        finally:
+            HttpArtifactRepository.create_multipart_upload = create_multipart_upload
+        check_equal(multipart_parts, [4], "multipart uploads started, as parts per upload")
 
     def list_artifacts(self):
         top = {f.path: f for f in self.client.list_artifacts(self.run_id)}

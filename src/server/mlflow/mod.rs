@@ -16,7 +16,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
@@ -92,7 +92,10 @@ pub fn router() -> Router<AppState> {
         .route(&route("/model-versions/set-tag"), post(registry::set_version_tag))
         .route(&route("/model-versions/delete-tag"), delete(registry::delete_version_tag))
         .route("/api/3.0/mlflow/server-info", get(runs::server_info))
-        .route("/api/2.0/mlflow-artifacts/mpu/{*path}", post(artifacts::not_implemented))
+        .route("/api/2.0/mlflow-artifacts/mpu/create/{*path}", post(artifacts::create_multipart))
+        .route("/api/2.0/mlflow-artifacts/mpu/complete/{*path}", post(artifacts::complete_multipart))
+        .route("/api/2.0/mlflow-artifacts/mpu/abort/{*path}", post(artifacts::abort_multipart))
+        .route("/api/2.0/mlflow-artifacts/mpu/parts/{upload_id}/{part_number}", put(artifacts::upload_part))
         .route("/api/2.0/mlflow-artifacts/presigned/{*path}", get(artifacts::not_implemented))
         .route("/api/2.0/mlflow-artifacts/artifacts", get(artifacts::list))
         .route(
@@ -265,36 +268,89 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = MlflowError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Fields, MlflowError> {
-        let mut fields = Map::new();
-        if let Some(query) = request.uri().query() {
-            for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-                let value = Value::String(value.into_owned());
-                match fields.get_mut(key.as_ref()) {
-                    Some(Value::Array(items)) => items.push(value),
-                    Some(existing) => {
-                        let first = existing.take();
-                        *existing = Value::Array(vec![first, value]);
-                    }
-                    None => {
-                        fields.insert(key.into_owned(), value);
-                    }
+        let mut fields = query_fields(&request);
+        if let Some(body) = json_body::<Value>(request).await? {
+            match body {
+                Value::Object(map) => fields.0.extend(map),
+                _ => return Err(MlflowError::invalid("the request body must be a JSON object")),
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// Returns the query string's fields; a key sent more than once becomes an array.
+fn query_fields(request: &Request) -> Fields {
+    let mut fields = Map::new();
+    if let Some(query) = request.uri().query() {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = Value::String(value.into_owned());
+            match fields.get_mut(key.as_ref()) {
+                Some(Value::Array(items)) => items.push(value),
+                Some(existing) => {
+                    let first = existing.take();
+                    *existing = Value::Array(vec![first, value]);
+                }
+                None => {
+                    fields.insert(key.into_owned(), value);
                 }
             }
         }
-        if request.method() != Method::GET {
-            let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-                .await
-                .map_err(|_| MlflowError::invalid(format!("the request body is larger than {} MB or was cut off", MAX_BODY_BYTES >> 20)))?;
-            if !bytes.iter().all(u8::is_ascii_whitespace) {
-                let body: Value = serde_json::from_slice(&bytes)
-                    .map_err(|error| MlflowError::invalid(format!("the request body is not valid JSON: {error}")))?;
-                match body {
-                    Value::Object(map) => fields.extend(map),
-                    _ => return Err(MlflowError::invalid("the request body must be a JSON object")),
-                }
-            }
+    }
+    Fields(fields)
+}
+
+/// Reads and parses the JSON body of a request other than GET, up to [`MAX_BODY_BYTES`].
+/// Returns `None` for GET and for an empty body.
+async fn json_body<T: serde::de::DeserializeOwned>(request: Request) -> Result<Option<T>, MlflowError> {
+    if request.method() == Method::GET {
+        return Ok(None);
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| MlflowError::invalid(format!("the request body is larger than {} MB or was cut off", MAX_BODY_BYTES >> 20)))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|error| MlflowError::invalid(format!("the request body is not valid JSON: {error}")))
+}
+
+/// One metric of log-metric or log-batch, each field as sent. A batch's metrics are read into
+/// this type rather than generic JSON maps, which saves a map allocation per metric.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MetricItem {
+    pub key: Option<Value>,
+    pub value: Option<Value>,
+    pub timestamp: Option<Value>,
+    pub step: Option<Value>,
+    pub model_id: Option<Value>,
+}
+
+/// The fields of a log-batch request, with its metrics read as [`MetricItem`]s.
+#[derive(Debug, Default)]
+pub struct BatchFields {
+    pub fields: Fields,
+    pub metrics: Vec<MetricItem>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for BatchFields {
+    type Rejection = MlflowError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<BatchFields, MlflowError> {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            metrics: Option<Vec<MetricItem>>,
+            #[serde(flatten)]
+            rest: Map<String, Value>,
         }
-        Ok(Fields(fields))
+        let mut fields = query_fields(&request);
+        let Some(body) = json_body::<Body>(request).await? else {
+            return Ok(BatchFields { fields, metrics: Vec::new() });
+        };
+        fields.0.extend(body.rest);
+        Ok(BatchFields { fields, metrics: body.metrics.unwrap_or_default() })
     }
 }
 

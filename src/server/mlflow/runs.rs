@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::json::{self as shape, read_double};
-use super::{next_page_token, Caller, Fields, MlflowError, MlflowResult};
+use super::{next_page_token, BatchFields, Caller, Fields, MetricItem, MlflowError, MlflowResult};
 use crate::db::tracking::{ViewType, EXPERIMENT_TAGS, LOGGED_MODEL_PARAMS, LOGGED_MODEL_TAGS, RUN_TAGS};
 use crate::server::AppState;
 use crate::tracking::search::{parse_filter, parse_order_by, Field, Op, OrderBy, Value as SearchValue};
@@ -75,13 +75,13 @@ async fn experiment_ids_of(state: &AppState, caller: &Caller, fields: &Fields) -
 async fn model_metrics_of(
     state: &AppState,
     caller: &Caller,
-    items: &[Value],
+    items: &[MetricItem],
     points: &[MetricPoint],
 ) -> Result<Vec<(i64, MetricPoint)>, MlflowError> {
     let mut found: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut linked = Vec::new();
     for (item, point) in items.iter().zip(points) {
-        let Some(model_id) = item.get("model_id").and_then(Value::as_str).filter(|id| !id.is_empty()) else { continue };
+        let Some(model_id) = item.model_id.as_ref().and_then(Value::as_str).filter(|id| !id.is_empty()) else { continue };
         let id = match found.get(model_id) {
             Some(id) => *id,
             None => {
@@ -129,15 +129,20 @@ fn check_params(params: &[(String, String)]) -> Result<(), MlflowError> {
     Ok(())
 }
 
-fn metric_point(item: &Value, now: i64) -> Result<MetricPoint, MlflowError> {
+fn metric_point(item: &MetricItem, now: i64) -> Result<MetricPoint, MlflowError> {
     let key = item
-        .get("key")
+        .key
+        .as_ref()
         .and_then(Value::as_str)
         .ok_or_else(|| MlflowError::invalid("every metric needs a string \"key\""))?;
     check_key("metric", key).map_err(MlflowError::invalid)?;
-    let value = read_double(item.get("value"), &format!("metric \"{key}\" value"))?;
-    let int = |field: &str| -> Result<Option<i64>, MlflowError> {
-        match item.get(field) {
+    // Numbers skip read_double, which needs the field's name formatted for its messages.
+    let value = match item.value.as_ref().and_then(Value::as_f64) {
+        Some(number) => number,
+        None => read_double(item.value.as_ref().filter(|value| !value.is_null()), &format!("metric \"{key}\" value"))?,
+    };
+    let int = |field: &str, value: &Option<Value>| -> Result<Option<i64>, MlflowError> {
+        match value {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => number
                 .as_i64()
@@ -153,8 +158,8 @@ fn metric_point(item: &Value, now: i64) -> Result<MetricPoint, MlflowError> {
     Ok(MetricPoint {
         key: key.to_string(),
         value,
-        timestamp_ms: int("timestamp")?.unwrap_or(now),
-        step: int("step")?.unwrap_or(0),
+        timestamp_ms: int("timestamp", &item.timestamp)?.unwrap_or(now),
+        step: int("step", &item.step)?.unwrap_or(0),
     })
 }
 
@@ -368,7 +373,13 @@ pub async fn delete_tag(State(state): State<AppState>, caller: Caller, fields: F
 
 pub async fn log_metric(State(state): State<AppState>, caller: Caller, fields: Fields) -> MlflowResult {
     let run = active_run(&state, &caller, &fields).await?;
-    let item = Value::Object(fields.0.clone());
+    let item = MetricItem {
+        key: fields.get("key").cloned(),
+        value: fields.get("value").cloned(),
+        timestamp: fields.get("timestamp").cloned(),
+        step: fields.get("step").cloned(),
+        model_id: fields.get("model_id").cloned(),
+    };
     let point = metric_point(&item, crate::db::now_ms())?;
     let model_metrics = model_metrics_of(&state, &caller, std::slice::from_ref(&item), std::slice::from_ref(&point)).await?;
     write_batch(&state, &run, &[point], &[], &[], &model_metrics).await?;
@@ -383,9 +394,9 @@ pub async fn log_param(State(state): State<AppState>, caller: Caller, fields: Fi
     Ok(Json(json!({})))
 }
 
-pub async fn log_batch(State(state): State<AppState>, caller: Caller, fields: Fields) -> MlflowResult {
+pub async fn log_batch(State(state): State<AppState>, caller: Caller, batch: BatchFields) -> MlflowResult {
+    let BatchFields { fields, metrics: metric_items } = batch;
     let run = active_run(&state, &caller, &fields).await?;
-    let metric_items = fields.list("metrics");
     let params = fields.pairs("params")?;
     let tags = fields.pairs("tags")?;
     if metric_items.len() > MAX_BATCH_METRICS {
@@ -665,11 +676,13 @@ pub async fn search_logged_models(State(state): State<AppState>, caller: Caller,
 }
 
 /// Handles GET /api/3.0/mlflow/server-info: what this server offers beyond the basics.
-/// Multipart and presigned transfers are off, so clients send each file in one request.
+/// Multipart uploads are on, so the client splits files of at least
+/// MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE (500 MB by default) into parts. Presigned
+/// downloads are off, so each file downloads in one request.
 pub async fn server_info() -> Json<Value> {
     Json(json!({
         "store_type": "SqlStore",
-        "multipart_uploads_enabled": false,
+        "multipart_uploads_enabled": true,
         "multipart_downloads_enabled": false,
         "artifacts_presigned_only": false,
         "artifact_serving_enabled": true,
