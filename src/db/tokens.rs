@@ -2,8 +2,22 @@
 
 use sqlx::Row;
 
+use super::workspaces::{role_from_text, Membership};
 use super::{now_ms, Db};
 use crate::types::TokenInfo;
+
+/// The user an API token acts for.
+#[derive(Clone, Debug)]
+pub struct TokenIdentity {
+    pub user_id: i64,
+    pub username: String,
+    pub is_admin: bool,
+    /// The workspace the token is limited to, if it is.
+    pub token_workspace_id: Option<i64>,
+    /// The user's membership in the token's workspace, or else in the user's default
+    /// workspace; `None` when the user is not a member there.
+    pub membership: Option<Membership>,
+}
 
 /// How often a token's last use is written, in milliseconds.
 const TOKEN_USE_STAMP_MS: i64 = 60_000;
@@ -31,13 +45,19 @@ impl Db {
         .await
     }
 
-    /// Returns the user owning the unrevoked token with this hash, and the workspace the
-    /// token is limited to, if any. The token's last use is stamped at most once a minute,
-    /// so that busy clients do not turn every read into a database write.
-    pub async fn user_for_token(&self, token_hash: &str) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
+    /// Returns who the unrevoked token with this hash acts for, with the membership of the
+    /// workspace a request acts in by default, all in one query because every API request
+    /// needs them. The token's last use is stamped at most once a minute, so that busy
+    /// clients do not turn every read into a database write.
+    pub async fn token_identity(&self, token_hash: &str) -> Result<Option<TokenIdentity>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT id, user_id, workspace_id, last_used_at FROM api_tokens
-             WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT t.id AS token_id, t.user_id, t.workspace_id AS token_workspace_id, t.last_used_at,
+                    u.username, u.is_admin, w.id AS workspace_id, w.slug, w.name, m.role
+             FROM api_tokens t
+             JOIN users u ON u.id = t.user_id
+             LEFT JOIN workspaces w ON w.id = COALESCE(t.workspace_id, u.default_workspace_id)
+             LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -48,11 +68,27 @@ impl Db {
         if last_used.is_none_or(|last| now - last >= TOKEN_USE_STAMP_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
-                .bind(row.try_get::<i64, _>("id")?)
+                .bind(row.try_get::<i64, _>("token_id")?)
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some((row.try_get("user_id")?, row.try_get("workspace_id")?)))
+        let role: Option<String> = row.try_get("role")?;
+        let membership = match role {
+            Some(role) => Some(Membership {
+                workspace_id: row.try_get("workspace_id")?,
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+                role: role_from_text(role)?,
+            }),
+            None => None,
+        };
+        Ok(Some(TokenIdentity {
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+            token_workspace_id: row.try_get("token_workspace_id")?,
+            membership,
+        }))
     }
 
     /// Limits token `token_id` to one workspace.

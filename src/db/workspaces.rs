@@ -15,7 +15,7 @@ pub struct Membership {
     pub role: Role,
 }
 
-fn role_from_text(text: String) -> Result<Role, sqlx::Error> {
+pub(super) fn role_from_text(text: String) -> Result<Role, sqlx::Error> {
     Role::parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {text:?}").into()))
 }
 

@@ -38,6 +38,9 @@ pub struct CurrentUser {
     pub csrf_token: Option<String>,
     /// The workspace an API token is limited to, if it is.
     pub token_workspace_id: Option<i64>,
+    /// For API-token requests, the membership of the workspace they act in unless a header
+    /// picks another, loaded with the token.
+    pub token_membership: Option<crate::db::workspaces::Membership>,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentUser {
@@ -104,18 +107,18 @@ async fn resolve_user(
     headers: &HeaderMap,
 ) -> Result<Option<CurrentUser>, ApiError> {
     if let Some(token) = api_token(headers) {
-        let (user_id, token_workspace_id) = state
+        let identity = state
             .db
-            .user_for_token(&hash_token(&token))
+            .token_identity(&hash_token(&token))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API token is invalid or revoked; create a new one on the API tokens page"))?;
-        let user = state.db.user_by_id(user_id).await?.ok_or_else(ApiError::unauthenticated)?;
         return Ok(Some(CurrentUser {
-            id: user.id,
-            username: user.username,
-            is_admin: user.is_admin,
+            id: identity.user_id,
+            username: identity.username,
+            is_admin: identity.is_admin,
             csrf_token: None,
-            token_workspace_id,
+            token_workspace_id: identity.token_workspace_id,
+            token_membership: identity.membership,
         }));
     }
 
@@ -132,6 +135,7 @@ async fn resolve_user(
         is_admin: user.is_admin,
         csrf_token,
         token_workspace_id: None,
+        token_membership: None,
     }))
 }
 

@@ -235,25 +235,29 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 membership
             }
-            _ => {
-                let workspace_id = match user.token_workspace_id {
-                    Some(id) => Some(id),
-                    None => state.db.user_by_id(user.id).await?.and_then(|user| user.default_workspace_id),
-                };
-                let by_id = match workspace_id {
-                    Some(id) => state.db.membership_by_id(user.id, id).await?,
-                    None => None,
-                };
-                match by_id {
-                    Some(membership) => membership,
-                    None => {
-                        let first = state.db.workspaces_of(user.id).await?.into_iter().next().ok_or_else(|| {
-                            MlflowError::missing("you belong to no workspace yet; create one in the browser first")
-                        })?;
-                        state.db.membership(user.id, &first.slug).await?.ok_or_else(|| MlflowError::missing("workspace not found"))?
+            _ => match user.token_membership.clone() {
+                // An API token comes with the membership of its default workspace.
+                Some(membership) => membership,
+                None => {
+                    let workspace_id = match user.token_workspace_id {
+                        Some(id) => Some(id),
+                        None => state.db.user_by_id(user.id).await?.and_then(|user| user.default_workspace_id),
+                    };
+                    let by_id = match workspace_id {
+                        Some(id) => state.db.membership_by_id(user.id, id).await?,
+                        None => None,
+                    };
+                    match by_id {
+                        Some(membership) => membership,
+                        None => {
+                            let first = state.db.workspaces_of(user.id).await?.into_iter().next().ok_or_else(|| {
+                                MlflowError::missing("you belong to no workspace yet; create one in the browser first")
+                            })?;
+                            state.db.membership(user.id, &first.slug).await?.ok_or_else(|| MlflowError::missing("workspace not found"))?
+                        }
                     }
                 }
-            }
+            },
         };
         Ok(Caller { user, workspace_id: membership.workspace_id, role: membership.role })
     }
