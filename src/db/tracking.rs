@@ -556,6 +556,25 @@ impl Db {
         row.as_ref().map(run_from_row).transpose()
     }
 
+    /// Returns the runs among `run_uuids` that belong to projects of `workspace_id`, in no
+    /// particular order; ids not found are left out.
+    pub async fn runs_by_uuid(&self, workspace_id: i64, run_uuids: &[String]) -> Result<Vec<Run>, sqlx::Error> {
+        let mut runs = Vec::with_capacity(run_uuids.len());
+        for chunk in run_uuids.chunks(900) {
+            let mut binds = Binds::default();
+            let workspace = binds.int(workspace_id);
+            let list = binds.list(chunk);
+            let sql = format!(
+                "SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                 WHERE e.workspace_id = {workspace} AND r.run_uuid IN {list}"
+            );
+            for row in bind_all(sqlx::query(&sql), &binds.values).fetch_all(&self.pool).await? {
+                runs.push(run_from_row(&row)?);
+            }
+        }
+        Ok(runs)
+    }
+
     pub async fn update_run(
         &self,
         run_id: i64,
@@ -823,9 +842,39 @@ impl Db {
     /// Returns a metric's finite points for a chart, reduced to at most `2 * buckets + 2`
     /// points by [`series::reduce`], and the number of points logged that are not NaN.
     pub async fn metric_series(&self, run_id: i64, key: &str, buckets: i64) -> Result<(Vec<(i64, f64)>, u64), sqlx::Error> {
-        let points = self.metric_points(run_id, key).await?;
-        let logged = points.iter().filter(|point| !point.value.is_nan()).count() as u64;
-        Ok((series::reduce(&points, usize::try_from(buckets).unwrap_or(1)), logged))
+        Ok(self.metric_series_of_runs(&[run_id], key, buckets).await?.remove(&run_id).unwrap_or_default())
+    }
+
+    /// Returns [`Db::metric_series`] of one key for many runs, reading the blocks of up to
+    /// 900 runs per query. Runs without the key are left out.
+    pub async fn metric_series_of_runs(
+        &self,
+        run_ids: &[i64],
+        key: &str,
+        buckets: i64,
+    ) -> Result<std::collections::HashMap<i64, (Vec<(i64, f64)>, u64)>, sqlx::Error> {
+        let mut points_by_run: std::collections::HashMap<i64, Vec<SeriesPoint>> = std::collections::HashMap::new();
+        for chunk in run_ids.chunks(900) {
+            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let rows = sqlx::query(&format!("SELECT run_id, points FROM metric_blocks WHERE key = $1 AND run_id IN ({ids}) ORDER BY id"))
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in rows {
+                let block: Vec<u8> = row.try_get("points")?;
+                let points = points_by_run.entry(row.try_get("run_id")?).or_default();
+                series::unpack(&block, points).map_err(|message| sqlx::Error::Decode(message.into()))?;
+            }
+        }
+        let buckets = usize::try_from(buckets).unwrap_or(1);
+        Ok(points_by_run
+            .into_iter()
+            .map(|(run_id, points)| {
+                let points = series::merge(points);
+                let logged = points.iter().filter(|point| !point.value.is_nan()).count() as u64;
+                (run_id, (series::reduce(&points, buckets), logged))
+            })
+            .collect())
     }
 
     /// Moves points stored one per row in the `metrics` table, by versions before packed

@@ -7,7 +7,7 @@ use crate::server::errors::ApiError;
 use crate::tracking::charts::{metric_chart, BUCKETS};
 use crate::tracking::promotion::{approval_refusal, Policy};
 use crate::tracking::search::{parse_filter, parse_order_by, Clause, Field, Op, Value};
-use crate::tracking::{Experiment, RegisteredModel, RegistryVersion, RunDetail};
+use crate::tracking::{Experiment, RegisteredModel, RegistryVersion, Run, RunDetail};
 use crate::types::{
     AliasSpan, ArtifactInfo, CompareView, DatasetInfo, GateResult, ProjectSummary, RegistryModelView, RegistrySummary,
     RegistryVersionRow, RegistryVersionView, RegistryView, RequestView, RunRow, RunView, RunsPage, VersionHealth, WebhooksView,
@@ -194,14 +194,23 @@ pub async fn compare_view(db: &Db, workspace: &Membership, project_id: i64, run_
     if run_ids.len() > MAX_COMPARED_RUNS {
         return Err(ApiError::bad_request(format!("{} runs picked; compare at most {MAX_COMPARED_RUNS}", run_ids.len())));
     }
+    let mut found: std::collections::HashMap<String, Run> = db
+        .runs_by_uuid(workspace.workspace_id, run_ids)
+        .await?
+        .into_iter()
+        .filter(|run| run.experiment_id == experiment.id)
+        .map(|run| (run.run_uuid.clone(), run))
+        .collect();
     let mut runs = Vec::new();
     for id in run_ids {
-        match db.run(workspace.workspace_id, id).await? {
-            Some(run) if run.experiment_id == experiment.id => runs.push(run),
-            _ => return Err(ApiError::not_found(format!("run {id} not found in project \"{}\"", experiment.name))),
+        match found.remove(id) {
+            Some(run) => runs.push(run),
+            None if runs.iter().any(|run: &Run| &run.run_uuid == id) => {}
+            None => return Err(ApiError::not_found(format!("run {id} not found in project \"{}\"", experiment.name))),
         }
     }
     let details = db.run_details(runs).await?;
+    let run_ids: Vec<i64> = details.iter().map(|detail| detail.run.id).collect();
     let mut metric_keys: Vec<String> = details.iter().flat_map(|detail| detail.metrics.iter().map(|point| point.key.clone())).collect();
     metric_keys.sort();
     metric_keys.dedup();
@@ -213,8 +222,9 @@ pub async fn compare_view(db: &Db, workspace: &Membership, project_id: i64, run_
     let mut charts = Vec::new();
     for key in metric_keys.iter().take(12) {
         let mut series = Vec::new();
+        let mut by_run = db.metric_series_of_runs(&run_ids, key, BUCKETS as i64).await?;
         for detail in &details {
-            let (points, count) = db.metric_series(detail.run.id, key, BUCKETS as i64).await?;
+            let (points, count) = by_run.remove(&detail.run.id).unwrap_or_default();
             if !points.is_empty() {
                 logged += count;
                 drawn += points.len() as u64;
