@@ -89,6 +89,9 @@ impl Db {
                                 "PRAGMA synchronous = NORMAL",
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 30000",
+                                // Reads map the file instead of copying each page in with a
+                                // pread call; that copying took a fifth of a run search's time.
+                                "PRAGMA mmap_size = 1073741824",
                                 // MLflow's LIKE is case-sensitive, as PostgreSQL's is.
                                 "PRAGMA case_sensitive_like = ON",
                             ] {
