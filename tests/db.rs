@@ -146,3 +146,59 @@ async fn metric_rows_move_to_blocks(app: &TestApp) {
     assert_eq!(app.db.move_metric_rows_to_blocks().await.unwrap(), 0, "a second start moves nothing");
 }
 on_both_databases!(metric_rows_move_to_blocks_on, metric_rows_move_to_blocks);
+
+async fn concurrent_metric_writes_all_stored(app: &TestApp) {
+    use orrery::tracking::MetricPoint;
+    let user_id = app.create_user("owner", "long-enough-pw").await;
+    let workspace_id = app.db.create_workspace("team", "Team", user_id).await.unwrap();
+    let project_id = app.db.create_experiment(workspace_id, "many", &[]).await.unwrap();
+    let project = app.db.experiment(workspace_id, project_id).await.unwrap().unwrap();
+    let mut runs = Vec::new();
+    for index in 0..3 {
+        runs.push(app.db.create_run(&project, &format!("run-{index}"), "owner", Some(0), &[]).await.unwrap());
+    }
+
+    // 60 calls at once, 20 per run, each with 50 steps of two keys; they are written in
+    // groups, and one more call names a run that does not exist.
+    let mut calls = Vec::new();
+    for call in 0..60i64 {
+        let db = app.db.clone();
+        let run_id = runs[(call % 3) as usize].id;
+        let first_step = (call / 3) * 50;
+        calls.push(tokio::spawn(async move {
+            let points: Vec<MetricPoint> = (first_step..first_step + 50)
+                .flat_map(|step| {
+                    [
+                        MetricPoint { key: "loss".into(), value: step as f64, timestamp_ms: 7, step },
+                        MetricPoint { key: "acc".into(), value: -(step as f64), timestamp_ms: 7, step },
+                    ]
+                })
+                .collect();
+            db.log_batch(run_id, &points, &[], &[], &[]).await
+        }));
+    }
+    let missing_run = {
+        let db = app.db.clone();
+        let point = MetricPoint { key: "loss".into(), value: 1.0, timestamp_ms: 7, step: 0 };
+        tokio::spawn(async move { db.log_batch(987_654_321, &[point], &[], &[], &[]).await })
+    };
+    for (index, call) in calls.into_iter().enumerate() {
+        call.await.unwrap().unwrap_or_else(|error| panic!("call {index} failed: {error}")).unwrap();
+    }
+    assert!(missing_run.await.unwrap().is_err(), "a point of a missing run is rejected");
+
+    for run in &runs {
+        let loss = app.db.metric_points(run.id, "loss").await.unwrap();
+        let steps: Vec<i64> = loss.iter().map(|point| point.step).collect();
+        assert_eq!(steps, (0..1000).collect::<Vec<_>>(), "run {}", run.name);
+        let acc = app.db.metric_points(run.id, "acc").await.unwrap();
+        assert_eq!(acc.len(), 1000);
+        assert_eq!(acc[999].value, -999.0);
+    }
+    let details = app.db.run_details(runs.clone()).await.unwrap();
+    for detail in &details {
+        let latest: Vec<(&str, i64, f64)> = detail.metrics.iter().map(|point| (point.key.as_str(), point.step, point.value)).collect();
+        assert_eq!(latest, [("acc", 999, -999.0), ("loss", 999, 999.0)], "run {}", detail.run.name);
+    }
+}
+on_both_databases!(concurrent_metric_writes_all_stored_on, concurrent_metric_writes_all_stored);

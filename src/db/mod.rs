@@ -7,6 +7,7 @@
 //! not two data layers. The integration tests run every query on both engines.
 
 pub mod actuals;
+mod metric_writer;
 pub mod models;
 pub mod records;
 pub mod registry;
@@ -35,6 +36,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Queue of the group-commit writer for metric points; `None` in the writer's own copy,
+    /// which writes directly.
+    metric_writes: Option<tokio::sync::mpsc::UnboundedSender<metric_writer::MetricWrite>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +117,13 @@ impl Db {
             }
         };
 
-        let db = Db { pool, backend };
+        let mut db = Db { pool, backend, metric_writes: None };
         db.migrate().await?;
         let moved = db.move_metric_rows_to_blocks().await?;
         if moved > 0 {
             tracing::info!(points = moved, "moved metric points stored one per row into packed blocks");
         }
+        db.metric_writes = Some(metric_writer::spawn(db.clone()));
         Ok(db)
     }
 

@@ -207,8 +207,8 @@ fn run_from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
 
 /// Picks the latest point per key of `points` by MLflow's rule: highest step, then latest
 /// time, then largest value.
-fn latest_per_key(points: &[MetricPoint]) -> Vec<&MetricPoint> {
-    let mut latest: std::collections::BTreeMap<&str, &MetricPoint> = std::collections::BTreeMap::new();
+fn latest_per_key<'a>(points: impl IntoIterator<Item = &'a MetricPoint>) -> Vec<&'a MetricPoint> {
+    let mut latest: std::collections::BTreeMap<&str, &'a MetricPoint> = std::collections::BTreeMap::new();
     for point in points {
         let newer = match latest.get(point.key.as_str()) {
             None => true,
@@ -225,75 +225,87 @@ fn latest_per_key(points: &[MetricPoint]) -> Vec<&MetricPoint> {
     latest.into_values().collect()
 }
 
-/// Stores the points of one log call as one block per key, in logged order.
-async fn insert_metric_blocks(
+/// Rows per statement of the two helpers below, which keeps their bound values under
+/// SQLite's limit of 32,766 (6 values per row at most).
+const METRIC_ROWS_PER_STATEMENT: usize = 5_000;
+
+/// Stores the points of log calls, given as (run id, points), as one block per call and key,
+/// in logged order.
+pub(super) async fn insert_metric_blocks(
     transaction: &mut sqlx::Transaction<'static, Any>,
-    run_id: i64,
-    metrics: &[MetricPoint],
+    calls: &[(i64, &[MetricPoint])],
 ) -> Result<(), sqlx::Error> {
-    if metrics.is_empty() {
-        return Ok(());
+    let mut blocks: Vec<(i64, &str, Vec<SeriesPoint>)> = Vec::new();
+    for (run_id, metrics) in calls {
+        let mut positions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for point in *metrics {
+            let position = *positions.entry(point.key.as_str()).or_insert_with(|| {
+                blocks.push((*run_id, point.key.as_str(), Vec::new()));
+                blocks.len() - 1
+            });
+            blocks[position].2.push(SeriesPoint { step: point.step, timestamp_ms: point.timestamp_ms, value: point.value });
+        }
     }
-    let mut by_key: Vec<(&str, Vec<SeriesPoint>)> = Vec::new();
-    let mut positions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for point in metrics {
-        let position = *positions.entry(point.key.as_str()).or_insert_with(|| {
-            by_key.push((point.key.as_str(), Vec::new()));
-            by_key.len() - 1
-        });
-        by_key[position].1.push(SeriesPoint { step: point.step, timestamp_ms: point.timestamp_ms, value: point.value });
+    for chunk in blocks.chunks(METRIC_ROWS_PER_STATEMENT) {
+        let mut binds = Binds::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(run_id, key, points)| {
+                let run = binds.int(*run_id);
+                let key = binds.text(key);
+                let block = binds.push(SqlValue::Bytes(series::pack(points)));
+                format!("({run}, {key}, {block})")
+            })
+            .collect();
+        let sql = format!("INSERT INTO metric_blocks (run_id, key, points) VALUES {}", rows.join(", "));
+        bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
     }
-    let mut binds = Binds::default();
-    let rows: Vec<String> = by_key
-        .iter()
-        .map(|(key, points)| {
-            let run = binds.int(run_id);
-            let key = binds.text(key);
-            let block = binds.push(SqlValue::Bytes(series::pack(points)));
-            format!("({run}, {key}, {block})")
-        })
-        .collect();
-    let sql = format!("INSERT INTO metric_blocks (run_id, key, points) VALUES {}", rows.join(", "));
-    bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
     Ok(())
 }
 
-/// Moves each key's latest point into `latest_metrics` when it is later than the stored one:
-/// a higher step, then a later time, then a larger value, as MLflow orders them.
-async fn upsert_latest_metrics(
+/// Moves each run's latest point per key among `calls` into `latest_metrics` when it is
+/// later than the stored one: a higher step, then a later time, then a larger value, as
+/// MLflow orders them.
+pub(super) async fn upsert_latest_metrics(
     transaction: &mut sqlx::Transaction<'static, Any>,
-    run_id: i64,
-    metrics: &[MetricPoint],
+    calls: &[(i64, &[MetricPoint])],
 ) -> Result<(), sqlx::Error> {
-    let latest = latest_per_key(metrics);
-    if latest.is_empty() {
-        return Ok(());
+    // One row per run and key: PostgreSQL rejects a statement that updates a row twice.
+    let mut by_run: std::collections::BTreeMap<i64, Vec<&MetricPoint>> = std::collections::BTreeMap::new();
+    for (run_id, metrics) in calls {
+        by_run.entry(*run_id).or_default().extend(metrics.iter());
     }
-    let mut binds = Binds::default();
-    let rows: Vec<String> = latest
+    let latest: Vec<(i64, &MetricPoint)> = by_run
         .iter()
-        .map(|point| {
-            let (value, is_nan) = nan_parts(point.value);
-            let run = binds.int(run_id);
-            let key = binds.text(&point.key);
-            let value = binds.push(SqlValue::Float(value));
-            let is_nan = binds.int(is_nan);
-            let timestamp = binds.int(point.timestamp_ms);
-            let step = binds.int(point.step);
-            format!("({run}, {key}, CASE WHEN {is_nan} = 1 THEN NULL ELSE {value} END, {is_nan}, {timestamp}, {step})")
-        })
+        .flat_map(|(run_id, points)| latest_per_key(points.iter().copied()).into_iter().map(move |point| (*run_id, point)))
         .collect();
-    let sql = format!(
-        "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp_ms, step) VALUES {}
-         ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
-             timestamp_ms = excluded.timestamp_ms, step = excluded.step
-         WHERE excluded.step > latest_metrics.step
-            OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms > latest_metrics.timestamp_ms)
-            OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms = latest_metrics.timestamp_ms
-                AND COALESCE(excluded.value, 0) > COALESCE(latest_metrics.value, 0))",
-        rows.join(", ")
-    );
-    bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
+    for chunk in latest.chunks(METRIC_ROWS_PER_STATEMENT) {
+        let mut binds = Binds::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(run_id, point)| {
+                let (value, is_nan) = nan_parts(point.value);
+                let run = binds.int(*run_id);
+                let key = binds.text(&point.key);
+                let value = binds.push(SqlValue::Float(value));
+                let is_nan = binds.int(is_nan);
+                let timestamp = binds.int(point.timestamp_ms);
+                let step = binds.int(point.step);
+                format!("({run}, {key}, CASE WHEN {is_nan} = 1 THEN NULL ELSE {value} END, {is_nan}, {timestamp}, {step})")
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp_ms, step) VALUES {}
+             ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+                 timestamp_ms = excluded.timestamp_ms, step = excluded.step
+             WHERE excluded.step > latest_metrics.step
+                OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms > latest_metrics.timestamp_ms)
+                OR (excluded.step = latest_metrics.step AND excluded.timestamp_ms = latest_metrics.timestamp_ms
+                    AND COALESCE(excluded.value, 0) > COALESCE(latest_metrics.value, 0))",
+            rows.join(", ")
+        );
+        bind_all(sqlx::query(&sql), &binds.values).execute(&mut **transaction).await?;
+    }
     Ok(())
 }
 
@@ -618,6 +630,12 @@ impl Db {
         tags: &[(String, String)],
         model_metrics: &[(i64, MetricPoint)],
     ) -> Result<Result<(), String>, sqlx::Error> {
+        if params.is_empty() && tags.is_empty() && model_metrics.is_empty() {
+            if !metrics.is_empty() {
+                self.write_metrics(run_id, metrics.to_vec()).await?;
+            }
+            return Ok(Ok(()));
+        }
         let mut transaction = self.begin_write().await?;
         for (key, value) in params {
             let existing: Option<String> = sqlx::query_scalar("SELECT value FROM run_params WHERE run_id = $1 AND key = $2")
@@ -655,7 +673,7 @@ impl Db {
                     .await?;
             }
         }
-        insert_metric_blocks(&mut transaction, run_id, metrics).await?;
+        insert_metric_blocks(&mut transaction, &[(run_id, metrics)]).await?;
         for (logged_model_id, point) in model_metrics {
             let (value, is_nan) = nan_parts(point.value);
             sqlx::query(
@@ -673,7 +691,7 @@ impl Db {
             .execute(&mut *transaction)
             .await?;
         }
-        upsert_latest_metrics(&mut transaction, run_id, metrics).await?;
+        upsert_latest_metrics(&mut transaction, &[(run_id, metrics)]).await?;
         transaction.commit().await?;
         Ok(Ok(()))
     }
@@ -898,9 +916,8 @@ impl Db {
             for row in &rows {
                 by_run.entry(row.try_get("run_id")?).or_default().push(metric_from_row(row)?);
             }
-            for (run_id, points) in &by_run {
-                insert_metric_blocks(&mut transaction, *run_id, points).await?;
-            }
+            let calls: Vec<(i64, &[MetricPoint])> = by_run.iter().map(|(run_id, points)| (*run_id, points.as_slice())).collect();
+            insert_metric_blocks(&mut transaction, &calls).await?;
             sqlx::query("DELETE FROM metrics WHERE id <= $1").bind(last_id).execute(&mut *transaction).await?;
             transaction.commit().await?;
             moved += rows.len() as u64;
