@@ -519,7 +519,7 @@ def main():
     run.add_argument("--server-version", default="", help="version text written into the results")
     run.add_argument("--out", required=True, help="JSON file to write")
     run.add_argument("--threads", type=int, default=4, help="client threads for log-batch and run creation (default 4)")
-    run.add_argument("--points", type=int, default=200_000, help="metric points sent in the throughput test (default 200000)")
+    run.add_argument("--points", type=int, default=1_000_000, help="metric points sent in the throughput test (default 1000000)")
     run.add_argument("--runs", type=int, default=10, help="runs the throughput test spreads its points over (default 10)")
     run.add_argument(
         "--search-runs",
