@@ -565,6 +565,43 @@ pub struct ProjectSummary {
 }
 
 /// A run as a table row: its latest metric values and its params.
+/// A logged metric value on its way to the browser. JSON has no NaN or infinities (serde_json
+/// writes them as `null`, which then fails to read back as a number), so those travel as the
+/// strings "NaN", "Infinity" and "-Infinity", as MLflow's API writes them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricValue(pub f64);
+
+impl Serialize for MetricValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            value if value.is_finite() => serializer.serialize_f64(value),
+            value if value.is_nan() => serializer.serialize_str("NaN"),
+            value if value > 0.0 => serializer.serialize_str("Infinity"),
+            _ => serializer.serialize_str("-Infinity"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<MetricValue, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Sent {
+            Number(f64),
+            Text(String),
+        }
+        match Sent::deserialize(deserializer)? {
+            Sent::Number(value) => Ok(MetricValue(value)),
+            Sent::Text(text) => match text.as_str() {
+                "NaN" => Ok(MetricValue(f64::NAN)),
+                "Infinity" => Ok(MetricValue(f64::INFINITY)),
+                "-Infinity" => Ok(MetricValue(f64::NEG_INFINITY)),
+                other => Err(serde::de::Error::custom(format!("metric value \"{other}\" is not a number, NaN or an infinity"))),
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
     pub run_id: String,
@@ -573,7 +610,7 @@ pub struct RunRow {
     pub user: String,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
-    pub metrics: Vec<(String, f64)>,
+    pub metrics: Vec<(String, MetricValue)>,
     pub params: Vec<(String, String)>,
     pub parent_run_id: Option<String>,
 }
@@ -633,7 +670,7 @@ pub struct CompareView {
     pub charts: Vec<(String, Chart)>,
     /// One row per param: its value in each run, and whether the values differ.
     pub params: Vec<(String, Vec<Option<String>>, bool)>,
-    pub metrics: Vec<(String, Vec<Option<f64>>)>,
+    pub metrics: Vec<(String, Vec<Option<MetricValue>>)>,
     /// Points drawn against points logged, for the note under the charts.
     pub points_drawn: u64,
     pub points_logged: u64,
@@ -691,7 +728,7 @@ pub struct RequestView {
     /// The version the alias points at now.
     pub current_version: Option<i64>,
     /// Metrics of the requested version's run against the current holder's: (metric, requested, current).
-    pub metric_diff: Vec<(String, Option<f64>, Option<f64>)>,
+    pub metric_diff: Vec<(String, Option<MetricValue>, Option<MetricValue>)>,
     pub approvals: i64,
     pub required_approvals: u32,
     /// The reason the viewer may not approve, when they may not.
@@ -758,4 +795,44 @@ pub struct WebhooksView {
     pub webhooks: Vec<WebhookInfo>,
     pub deliveries: Vec<WebhookDeliveryInfo>,
     pub events: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_value_round_trips_non_finite() {
+        let row = RunRow {
+            run_id: "r".into(),
+            name: "run".into(),
+            status: "FINISHED".into(),
+            user: "ada".into(),
+            start_ms: None,
+            end_ms: None,
+            metrics: vec![
+                ("loss".into(), MetricValue(0.25)),
+                ("nan".into(), MetricValue(f64::NAN)),
+                ("up".into(), MetricValue(f64::INFINITY)),
+                ("down".into(), MetricValue(f64::NEG_INFINITY)),
+            ],
+            params: Vec::new(),
+            parent_run_id: None,
+        };
+
+        let json = serde_json::to_string(&row).unwrap();
+        let read: RunRow = serde_json::from_str(&json).unwrap();
+
+        assert!(json.contains(r#"["nan","NaN"],["up","Infinity"],["down","-Infinity"]"#), "{json}");
+        assert_eq!(read.metrics[0].1, MetricValue(0.25));
+        assert!(read.metrics[1].1 .0.is_nan());
+        assert_eq!(read.metrics[2].1, MetricValue(f64::INFINITY));
+        assert_eq!(read.metrics[3].1, MetricValue(f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn metric_value_rejects_other_text() {
+        let error = serde_json::from_str::<MetricValue>(r#""high""#).unwrap_err();
+        assert!(error.to_string().contains("\"high\""), "{error}");
+    }
 }

@@ -8,6 +8,7 @@ mod common;
 use common::TestApp;
 use orrery::tracking::views::compare_view;
 use orrery::tracking::MetricPoint;
+use orrery::types::MetricValue;
 
 fn point(key: &str, step: i64, value: f64) -> MetricPoint {
     MetricPoint { key: key.into(), value, timestamp_ms: 1_000 + step, step }
@@ -58,9 +59,9 @@ async fn compare_many_runs(app: &TestApp) {
     assert_eq!(lr_values[28].as_deref(), Some("0.1"));
     assert_eq!(lr_values[29].as_deref(), Some("0.01"));
     let (_, loss_values) = view.metrics.iter().find(|(key, _)| key == "loss").unwrap();
-    assert_eq!(loss_values[2], Some(1.0 / 22.0), "the latest loss of run-02 is at step 19");
+    assert_eq!(loss_values[2], Some(MetricValue(1.0 / 22.0)), "the latest loss of run-02 is at step 19");
     let (_, grad_values) = view.metrics.iter().find(|(key, _)| key == "grad").unwrap();
-    assert_eq!(grad_values[7], Some((49_999 % 7) as f64));
+    assert_eq!(grad_values[7], Some(MetricValue((49_999 % 7) as f64)));
     assert_eq!(grad_values[0], None);
 
     let mixed = [runs[0].run_uuid.clone(), stranger.run_uuid.clone()];

@@ -952,7 +952,9 @@ async fn basic_auth_and_missing_credentials(app: &TestApp) {
     // MLflow clients send MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD as basic
     // auth. The token is the password, and the user name is not checked.
     let (status, body) = send_json(app, basic(format!("alice:{token}"))).await;
-    let (wrong_status, _) = send_json(app, basic("alice:not-a-token".to_string())).await;
+    let wrong = send_json(app, basic("alice:not-a-token".to_string())).await;
+    let wrong_bearer = send_json(app, mlflow_request("GET", search.as_str(), "orr_not-a-token", None, None)).await;
+    let unknown_path = send_json(app, mlflow_request("GET", &format!("{API}/no-such-endpoint"), &token, None, None)).await;
     let anonymous_get = send_json(app, Request::get(search.as_str()).body(Body::empty()).unwrap()).await;
     let anonymous_post = send_json(
         app,
@@ -966,7 +968,11 @@ async fn basic_auth_and_missing_credentials(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let names: Vec<&str> = body["experiments"].as_array().unwrap().iter().map(|experiment| experiment["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Default"], "every workspace starts with the Default experiment");
-    assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+    // The MLflow client reports an error without `error_code` as INTERNAL_ERROR.
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    assert_error(&wrong_bearer, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    assert!(wrong_bearer.1["message"].as_str().unwrap().contains("invalid or revoked"), "{}", wrong_bearer.1);
+    assert_error(&unknown_path, StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND");
     assert_error(&anonymous_get, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
     assert_error(&anonymous_post, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
 }

@@ -57,8 +57,10 @@ async function login(page, username, password) {
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('button[type=submit]')]);
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
+// A full-page screenshot resizes the viewport for a moment, which moves elements under the
+// pointer. Pass fullPage: false while a mouse button is held.
+async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage });
 }
 
 async function driftRows(page) {
@@ -209,7 +211,7 @@ test('dragging across days of a chart makes them the window', async () => {
   await page.mouse.down();
   await page.hover('.chart-target[data-day="2017-01-01"]');
   assert.equal(await page.locator('.chart-brush').count(), 1, 'the dragged days are shaded');
-  await shot(page, 'chart-brush');
+  await shot(page, 'chart-brush', { fullPage: false });
   await Promise.all([page.waitForURL(/from=2016-01-01&to=2017-01-01/), page.mouse.up()]);
 
   await page.waitForSelector('[data-testid=drift-summary]:has-text("2016-01-01 to 2017-01-01")');

@@ -90,7 +90,10 @@ pub fn format_count(count: impl Into<u64>) -> String {
 /// Formats a statistic with four significant digits, switching to scientific notation for
 /// very small values so p-values like 1e-8 stay readable.
 pub fn format_stat(value: f64) -> String {
-    if value == 0.0 {
+    if value.is_infinite() {
+        // Spelled as MLflow's API writes infinities.
+        if value > 0.0 { "Infinity".to_string() } else { "-Infinity".to_string() }
+    } else if value == 0.0 {
         "0".to_string()
     } else if value.abs() < 1e-3 {
         format!("{value:.3e}")
@@ -114,6 +117,8 @@ mod tests {
     #[test]
     fn format_stat_switches_to_scientific_below_one_thousandth() {
         assert_eq!(format_stat(0.023784886684748475), "0.0238");
+        assert_eq!(format_stat(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(format_stat(f64::NAN), "NaN");
         assert_eq!(format_stat(1.0594949190740636e-8), "1.059e-8");
         assert_eq!(format_stat(0.0), "0");
     }

@@ -195,7 +195,7 @@ fn view_runs(slug: String, page: RunsPage) -> impl IntoView {
             let metrics = metric_keys
                 .iter()
                 .map(|key| {
-                    let value = run.metrics.iter().find(|(k, _)| k == key).map(|(_, value)| format_stat(*value)).unwrap_or_default();
+                    let value = run.metrics.iter().find(|(k, _)| k == key).map(|(_, value)| format_stat(value.0)).unwrap_or_default();
                     view! { <td class="num">{value}</td> }
                 })
                 .collect_view();
@@ -299,7 +299,7 @@ fn view_run(slug: String, view: RunView) -> impl IntoView {
     let run = view.run.clone();
     let project_href = format!("/w/{slug}/projects/{}", view.project.id);
     let metrics = pairs_table(
-        run.metrics.iter().map(|(key, value)| (key.clone(), format_stat(*value))).collect(),
+        run.metrics.iter().map(|(key, value)| (key.clone(), format_stat(value.0))).collect(),
         "No metrics logged.",
         "run-metrics",
     );
@@ -467,12 +467,12 @@ fn view_compare(slug: String, view: CompareView) -> impl IntoView {
         .metrics
         .iter()
         .map(|(key, values)| {
-            let best = values.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+            let best = values.iter().flatten().map(|value| value.0).fold(f64::INFINITY, f64::min);
             let cells = values
                 .iter()
                 .map(|value| {
-                    let text = value.map(format_stat).unwrap_or_default();
-                    let class = if *value == Some(best) { "num strong" } else { "num" };
+                    let text = value.map(|value| format_stat(value.0)).unwrap_or_default();
+                    let class = if value.map(|value| value.0) == Some(best) { "num strong" } else { "num" };
                     view! { <td class=class>{text}</td> }
                 })
                 .collect_view();

@@ -237,14 +237,14 @@ fn view_request(slug: &str, model: &str, item: RequestView) -> impl IntoView {
             .iter()
             .map(|(key, requested, current)| {
                 let delta = match (requested, current) {
-                    (Some(a), Some(b)) => format!("{:+.4}", a - b),
+                    (Some(a), Some(b)) => format!("{:+.4}", a.0 - b.0),
                     _ => String::new(),
                 };
                 view! {
                     <tr>
                         <td><code>{key.clone()}</code></td>
-                        <td class="num">{requested.map(format_stat).unwrap_or_else(|| "—".into())}</td>
-                        <td class="num">{current.map(format_stat).unwrap_or_else(|| "—".into())}</td>
+                        <td class="num">{requested.map(|value| format_stat(value.0)).unwrap_or_else(|| "—".into())}</td>
+                        <td class="num">{current.map(|value| format_stat(value.0)).unwrap_or_else(|| "—".into())}</td>
                         <td class="num">{delta}</td>
                     </tr>
                 }
@@ -517,7 +517,7 @@ fn view_version(slug: String, view: RegistryVersionView) -> impl IntoView {
             let metrics = run
                 .metrics
                 .iter()
-                .map(|(key, value)| format!("{key} = {}", format_stat(*value)))
+                .map(|(key, value)| format!("{key} = {}", format_stat(value.0)))
                 .collect::<Vec<_>>()
                 .join(", ");
             view! {

@@ -67,7 +67,18 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.code, "message": self.message });
+        // `error_code` carries MLflow's name for the status, because the MLflow client reads
+        // that field and reports any error without it as INTERNAL_ERROR.
+        let mlflow_code = match self.status.as_u16() {
+            400 => "INVALID_PARAMETER_VALUE",
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            404 => "RESOURCE_DOES_NOT_EXIST",
+            409 => "RESOURCE_ALREADY_EXISTS",
+            429 => "REQUEST_LIMIT_EXCEEDED",
+            _ => "INTERNAL_ERROR",
+        };
+        let mut body = json!({ "error": self.code, "error_code": mlflow_code, "message": self.message });
         if let Some(details) = self.details {
             body["details"] = details;
         }

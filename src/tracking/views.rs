@@ -9,6 +9,7 @@ use crate::tracking::promotion::{approval_refusal, Policy};
 use crate::tracking::search::{parse_filter, parse_order_by, Clause, Field, Op, Value};
 use crate::tracking::{Experiment, RegisteredModel, RegistryVersion, Run, RunDetail};
 use crate::types::{
+    MetricValue,
     AliasSpan, ArtifactInfo, CompareView, DatasetInfo, GateResult, ProjectSummary, RegistryModelView, RegistrySummary,
     RegistryVersionRow, RegistryVersionView, RegistryView, RequestView, RunRow, RunView, RunsPage, VersionHealth, WebhooksView,
 };
@@ -36,7 +37,7 @@ fn run_row(detail: &RunDetail) -> RunRow {
         user: detail.run.user_name.clone(),
         start_ms: detail.run.start_time,
         end_ms: detail.run.end_time,
-        metrics: detail.metrics.iter().map(|point| (point.key.clone(), point.value)).collect(),
+        metrics: detail.metrics.iter().map(|point| (point.key.clone(), MetricValue(point.value))).collect(),
         params: detail.params.clone(),
         parent_run_id: detail.tags.iter().find(|(key, _)| key == "mlflow.parentRunId").map(|(_, value)| value.clone()),
     }
@@ -247,7 +248,7 @@ pub async fn compare_view(db: &Db, workspace: &Membership, project_id: i64, run_
         .collect();
     let metrics = metric_keys
         .iter()
-        .map(|key| (key.clone(), details.iter().map(|detail| detail.metrics.iter().find(|p| &p.key == key).map(|p| p.value)).collect()))
+        .map(|key| (key.clone(), details.iter().map(|detail| detail.metrics.iter().find(|p| &p.key == key).map(|p| MetricValue(p.value))).collect()))
         .collect();
     Ok(CompareView {
         project: project_summary(&experiment, run_count(db, workspace, experiment.id).await?),
@@ -371,7 +372,7 @@ pub async fn registry_model(db: &Db, workspace: &Membership, viewer: (i64, &str)
             keys.dedup();
             keys.into_iter()
                 .map(|key| {
-                    let find = |list: &[(String, f64)]| list.iter().find(|(k, _)| *k == key).map(|(_, value)| *value);
+                    let find = |list: &[(String, f64)]| list.iter().find(|(k, _)| *k == key).map(|(_, value)| MetricValue(*value));
                     let (a, b) = (find(&requested), find(&current));
                     (key, a, b)
                 })

@@ -16,7 +16,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
@@ -102,7 +102,19 @@ pub fn router() -> Router<AppState> {
             "/api/2.0/mlflow-artifacts/artifacts/{*path}",
             get(artifacts::download).put(artifacts::upload).delete(artifacts::remove),
         )
+        .route("/api/2.0/mlflow/{*rest}", any(unknown_endpoint))
+        .route("/api/3.0/mlflow/{*rest}", any(unknown_endpoint))
+        .route("/api/2.0/mlflow-artifacts/{*rest}", any(unknown_endpoint))
         .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// Answers a path under the MLflow API that this server does not serve, in MLflow's shape.
+async fn unknown_endpoint(method: Method, uri: axum::http::Uri) -> MlflowError {
+    MlflowError::new(
+        StatusCode::NOT_FOUND,
+        "ENDPOINT_NOT_FOUND",
+        format!("{method} {} is not an MLflow endpoint this server serves; the README lists the supported ones", uri.path()),
+    )
 }
 
 /// An error in MLflow's shape.
