@@ -64,6 +64,9 @@ pub fn metric_chart(metric: &str, series: &[(String, Vec<(i64, f64)>)]) -> Chart
     let pad = if high > low { (high - low) * 0.08 } else { low.abs().max(1.0) * 0.1 };
     let (y0, y1) = (low - pad, high + pad);
     let (x0, x1) = if max_step > min_step { (min_step as f64, max_step as f64) } else { (min_step as f64 - 1.0, max_step as f64 + 1.0) };
+    // Steps are whole numbers, so a span of a few steps gets one label per step; more labels
+    // would fall between steps and round to repeats.
+    let x_labels = ((x1 - x0) as usize + 1).min(10);
 
     let mut svg = String::new();
     let mut marks = Vec::new();
@@ -81,6 +84,7 @@ pub fn metric_chart(metric: &str, series: &[(String, Vec<(i64, f64)>)]) -> Chart
                 .light_line_style(TRANSPARENT)
                 .bold_line_style(RGBColor(229, 231, 235))
                 .x_desc("step")
+                .x_labels(x_labels)
                 .y_desc(metric)
                 .x_label_formatter(&|x| format!("{}", x.round() as i64))
                 .y_label_formatter(&|y| format_stat(*y))
@@ -149,6 +153,15 @@ mod tests {
         assert!(kept.contains(&(777_777, 1e6)) && kept.contains(&(333_333, -1e6)));
         assert_eq!((kept.first(), kept.last()), (Some(&(0, 0.0)), Some(&(999_999, 99.0))));
         assert!(kept.windows(2).all(|pair| pair[0].0 < pair[1].0), "steps stay in order");
+    }
+
+    #[test]
+    fn few_steps_get_one_label_each() {
+        let series = vec![("a".to_string(), vec![(0, 1.0), (1, 0.5)]), ("b".to_string(), vec![(0, 0.9), (1, 0.7)])];
+        let chart = metric_chart("loss", &series);
+        // Before one label per step, 0.1 to 0.9 drew as "0" or "1" too.
+        assert_eq!(chart.svg.matches(">\n0\n</text>").count(), 1, "{}", chart.svg);
+        assert_eq!(chart.svg.matches(">\n1\n</text>").count(), 1, "{}", chart.svg);
     }
 
     #[test]
