@@ -832,17 +832,26 @@ impl Db {
 
     /// Returns a metric's points in step order, then time order, each distinct point once.
     pub async fn metric_points(&self, run_id: i64, key: &str) -> Result<Vec<SeriesPoint>, sqlx::Error> {
-        let blocks: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT points FROM metric_blocks WHERE run_id = $1 AND key = $2 ORDER BY id")
-                .bind(run_id)
+        Ok(self.metric_points_of_runs(&[run_id], key).await?.remove(&run_id).unwrap_or_default())
+    }
+
+    /// Returns [`Db::metric_points`] of one key for many runs, reading the blocks of up to
+    /// 900 runs per query. Runs without the key are left out.
+    async fn metric_points_of_runs(&self, run_ids: &[i64], key: &str) -> Result<std::collections::HashMap<i64, Vec<SeriesPoint>>, sqlx::Error> {
+        let mut points_by_run: std::collections::HashMap<i64, Vec<SeriesPoint>> = std::collections::HashMap::new();
+        for chunk in run_ids.chunks(900) {
+            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let rows = sqlx::query(&format!("SELECT run_id, points FROM metric_blocks WHERE key = $1 AND run_id IN ({ids}) ORDER BY id"))
                 .bind(key)
                 .fetch_all(&self.pool)
                 .await?;
-        let mut points = Vec::new();
-        for block in &blocks {
-            series::unpack(block, &mut points).map_err(|message| sqlx::Error::Decode(message.into()))?;
+            for row in rows {
+                let block: Vec<u8> = row.try_get("points")?;
+                let points = points_by_run.entry(row.try_get("run_id")?).or_default();
+                series::unpack(&block, points).map_err(|message| sqlx::Error::Decode(message.into()))?;
+            }
         }
-        Ok(series::merge(points))
+        Ok(points_by_run.into_iter().map(|(run_id, points)| (run_id, series::merge(points))).collect())
     }
 
     /// Returns one page of a metric's points in step order.
@@ -863,32 +872,20 @@ impl Db {
         Ok(self.metric_series_of_runs(&[run_id], key, buckets).await?.remove(&run_id).unwrap_or_default())
     }
 
-    /// Returns [`Db::metric_series`] of one key for many runs, reading the blocks of up to
-    /// 900 runs per query. Runs without the key are left out.
+    /// Returns [`Db::metric_series`] of one key for many runs. Runs without the key are left
+    /// out.
     pub async fn metric_series_of_runs(
         &self,
         run_ids: &[i64],
         key: &str,
         buckets: i64,
     ) -> Result<std::collections::HashMap<i64, (Vec<(i64, f64)>, u64)>, sqlx::Error> {
-        let mut points_by_run: std::collections::HashMap<i64, Vec<SeriesPoint>> = std::collections::HashMap::new();
-        for chunk in run_ids.chunks(900) {
-            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-            let rows = sqlx::query(&format!("SELECT run_id, points FROM metric_blocks WHERE key = $1 AND run_id IN ({ids}) ORDER BY id"))
-                .bind(key)
-                .fetch_all(&self.pool)
-                .await?;
-            for row in rows {
-                let block: Vec<u8> = row.try_get("points")?;
-                let points = points_by_run.entry(row.try_get("run_id")?).or_default();
-                series::unpack(&block, points).map_err(|message| sqlx::Error::Decode(message.into()))?;
-            }
-        }
         let buckets = usize::try_from(buckets).unwrap_or(1);
-        Ok(points_by_run
+        Ok(self
+            .metric_points_of_runs(run_ids, key)
+            .await?
             .into_iter()
             .map(|(run_id, points)| {
-                let points = series::merge(points);
                 let logged = points.iter().filter(|point| !point.value.is_nan()).count() as u64;
                 (run_id, (series::reduce(&points, buckets), logged))
             })
