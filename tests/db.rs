@@ -158,8 +158,8 @@ async fn concurrent_metric_writes_all_stored(app: &TestApp) {
         runs.push(app.db.create_run(&project, &format!("run-{index}"), "owner", Some(0), &[]).await.unwrap());
     }
 
-    // 60 calls at once, 20 per run, each with 50 steps of two keys; they are written in
-    // groups, and one more call names a run that does not exist.
+    // 60 calls at once, 20 per run, each with 50 steps of two keys, so they are written in
+    // groups. One more call names a run that does not exist.
     let mut calls = Vec::new();
     for call in 0..60i64 {
         let db = app.db.clone();

@@ -64,7 +64,7 @@ pub fn metric_chart(metric: &str, series: &[(String, Vec<(i64, f64)>)]) -> Chart
     let pad = if high > low { (high - low) * 0.08 } else { low.abs().max(1.0) * 0.1 };
     let (y0, y1) = (low - pad, high + pad);
     let (x0, x1) = if max_step > min_step { (min_step as f64, max_step as f64) } else { (min_step as f64 - 1.0, max_step as f64 + 1.0) };
-    // Steps are whole numbers, so a span of a few steps gets one label per step; more labels
+    // Steps are whole numbers, so a span of a few steps gets one label per step. More labels
     // would fall between steps and round to repeats.
     let x_labels = ((x1 - x0) as usize + 1).min(10);
 

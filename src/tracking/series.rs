@@ -84,7 +84,7 @@ pub fn merge(mut points: Vec<SeriesPoint>) -> Vec<SeriesPoint> {
 /// Reduces a series for a chart to at most `2 * buckets + 2` points. A series of up to
 /// `4 * buckets` finite points is returned whole. A longer one has its step range cut into
 /// `buckets` equal ranges, and each range gives its lowest and its highest point at their own
-/// steps, so peaks keep their height and position; the series' first and last points are
+/// steps, so peaks keep their height and position. The series' first and last points are
 /// kept too. NaN and infinite values are left out. `points` must be in step order.
 pub fn reduce(points: &[SeriesPoint], buckets: usize) -> Vec<(i64, f64)> {
     let finite: Vec<(i64, f64)> =
@@ -97,6 +97,7 @@ pub fn reduce(points: &[SeriesPoint], buckets: usize) -> Vec<(i64, f64)> {
     let last = finite.iter().map(|point| point.0).max().unwrap_or(0);
     // i128 keeps the width right for steps near both ends of i64.
     let width = ((last as i128 - first as i128) / buckets as i128).max(1) + 1;
+
     let mut reduced = Vec::with_capacity(buckets * 2);
     let mut current: Option<(i128, (i64, f64), (i64, f64))> = None;
     let flush = |range: Option<(i128, (i64, f64), (i64, f64))>, reduced: &mut Vec<(i64, f64)>| {
@@ -108,6 +109,7 @@ pub fn reduce(points: &[SeriesPoint], buckets: usize) -> Vec<(i64, f64)> {
             }
         }
     };
+
     // `finite` is in step order, because merged series are, so each range is one stretch.
     for &(step, value) in &finite {
         let bucket = (step as i128 - first as i128) / width;
@@ -127,6 +129,7 @@ pub fn reduce(points: &[SeriesPoint], buckets: usize) -> Vec<(i64, f64)> {
         }
     }
     flush(current, &mut reduced);
+
     // The first and last points keep the chart's x range that of the whole series.
     if reduced.first() != finite.first() {
         reduced.insert(0, finite[0]);

@@ -108,7 +108,8 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
-/// Answers a path under the MLflow API that this server does not serve, in MLflow's shape.
+/// Returns the 404 error, in MLflow's shape, for a path under the MLflow API that this server
+/// does not serve.
 async fn unknown_endpoint(method: Method, uri: axum::http::Uri) -> MlflowError {
     MlflowError::new(
         StatusCode::NOT_FOUND,
